@@ -8,11 +8,12 @@ training ``Dataset`` and inference never need it. Its cache directory is anny's
 import numpy as np
 import torch
 
+from p2m_model.skeletons import COCO17_PELVIS_JOINTS
 from p2m_model.synthesis.skeleton import AnnySkeleton
 
 # Front view (docs/design-contracts.md): x = X, y = -Z, z = Y from Anny's (X left, Z up, -Y forward).
 ANNY_TO_FRONT_VIEW = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]], dtype=np.float32)
-COCO_LEFT_HIP, COCO_RIGHT_HIP = 11, 12
+
 
 
 class AnnyBodyGenerator:
@@ -66,6 +67,6 @@ class AnnyBodyGenerator:
         pose[:, :, :3, :3] = torch.as_tensor(rotations, dtype=self.model.dtype)
         pose[:, :, 3, 3] = 1.0
         vertices = self.model(pose, self._phenotype_tensor(phenotypes))["vertices"]  # (N, V, 3)
-        hips = torch.einsum("kv,nvd->nkd", self.coco17_regressor[[COCO_LEFT_HIP, COCO_RIGHT_HIP]], vertices)
+        hips = torch.einsum("kv,nvd->nkd", self.coco17_regressor[list(COCO17_PELVIS_JOINTS)], vertices)
         vertices = vertices - hips.mean(dim=1, keepdim=True)
         return vertices.cpu().numpy() @ ANNY_TO_FRONT_VIEW.T
