@@ -1,0 +1,24 @@
+from setuptools import find_packages, setup
+
+package_name = "p2m_nodes"
+
+setup(
+    name=package_name,
+    version="0.1.0",
+    packages=find_packages(exclude=["test"]),
+    data_files=[
+        # Registers the package in the ament index so ros2 run/launch find it.
+        ("share/ament_index/resource_index/packages", ["resource/" + package_name]),
+        ("share/" + package_name, ["package.xml"]),
+    ],
+    install_requires=["setuptools"],
+    zip_safe=True,
+    maintainer="p2m developers",
+    maintainer_email="p2m-dev@example.com",
+    description="ROS 2 nodes of the p2m pipeline: 2D keypoints to 3D pose to body mesh.",
+    license="Apache-2.0",
+    entry_points={
+        # Filled in by the pipeline nodes as they land ("name = p2m_nodes.module:main").
+        "console_scripts": [],
+    },
+)
