@@ -1,3 +1,36 @@
-"""p2m_model: 2D keypoints to 3D pose and body mesh (after Pose2Mesh), without ROS."""
+"""p2m_model: Pose2Mesh networks (PoseNet + MeshNet) in pure PyTorch.
+
+Importing the package is cheap: the heavy submodules (torch models, the
+predictor) load on first attribute access.
+"""
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 __version__ = "0.1.0"
+
+_LAZY = {
+    "Pose2MeshPredictor": "predictor",
+    "PredictionResult": "predictor",
+    "Pose2MeshNet": "cascade",
+    "Pose2MeshOutput": "cascade",
+    "Pose2MeshConfig": "config",
+    "PoseNetConfig": "config",
+    "MeshNetConfig": "config",
+    "PoseNormalizationConfig": "pose_normalization",
+    "LossWeights": "losses",
+    "get_skeleton": "skeletons",
+    "Skeleton": "skeletons",
+}
+_SUBMODULES = ("metrics", "losses", "skeletons", "graph", "checkpoint")
+
+__all__ = [*_LAZY, *_SUBMODULES]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    if name in _SUBMODULES:
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,120 @@
+"""One-file checkpoints: safetensors weights + JSON config + asset version in the metadata."""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import safe_open
+from safetensors.torch import load_file, save_file
+
+from .cascade import Pose2MeshNet
+from .config import Pose2MeshConfig
+
+CHECKPOINT_FORMAT_VERSION = "1"
+_FORMAT_KEY = "p2m_format_version"
+_CONFIG_KEY = "p2m_config"
+_ASSET_KEY = "p2m_asset_version"
+
+
+@dataclass
+class CheckpointInfo:
+    """Metadata of a checkpoint file."""
+
+    format_version: str
+    config: Pose2MeshConfig
+    asset_version: str
+
+
+def save_checkpoint(path: str | os.PathLike, model: Pose2MeshNet, asset_version: str) -> Path:
+    """Write ``model``'s weights and config atomically to ``path``.
+
+    The file is written to a temporary file in the same directory and renamed
+    over ``path``, so a reader never sees a half-written checkpoint.
+
+    Args:
+        path: destination ``.safetensors`` file.
+        model: the network; its non-persistent buffers (Laplacians) are not saved.
+        asset_version: ``version`` of the body-model asset the model was trained on.
+
+    Returns:
+        The path written.
+    """
+    path = Path(path)
+    state = {name: tensor.detach().cpu().contiguous() for name, tensor in model.state_dict().items()}
+    metadata = {
+        _FORMAT_KEY: CHECKPOINT_FORMAT_VERSION,
+        _CONFIG_KEY: json.dumps(model.config.to_dict()),
+        _ASSET_KEY: asset_version,
+    }
+    fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        save_file(state, temp_name, metadata=metadata)
+        os.replace(temp_name, path)
+    except BaseException:
+        Path(temp_name).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def read_checkpoint_info(path: str | os.PathLike) -> CheckpointInfo:
+    """Read a checkpoint's metadata without loading the weights.
+
+    Raises:
+        FileNotFoundError: ``path`` does not exist.
+        ValueError: ``path`` is not a p2m checkpoint (corrupt, or missing or bad metadata).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint not found: {path}")
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            metadata: dict[str, Any] = handle.metadata() or {}
+    except Exception as error:  # safetensors raises its own error types on bad headers
+        raise ValueError(f"{path} is not a readable safetensors checkpoint: {error}") from error
+    missing = [key for key in (_FORMAT_KEY, _CONFIG_KEY, _ASSET_KEY) if key not in metadata]
+    if missing:
+        raise ValueError(f"{path} lacks p2m checkpoint metadata {missing}")
+    if metadata[_FORMAT_KEY] != CHECKPOINT_FORMAT_VERSION:
+        raise ValueError(f"{path} has checkpoint format {metadata[_FORMAT_KEY]!r}; "
+                         f"this p2m_model reads format {CHECKPOINT_FORMAT_VERSION!r}")
+    try:
+        config = Pose2MeshConfig.from_dict(json.loads(metadata[_CONFIG_KEY]))
+    except (json.JSONDecodeError, TypeError, ValueError) as error:
+        raise ValueError(f"{path} has an invalid config: {error}") from error
+    return CheckpointInfo(metadata[_FORMAT_KEY], config, metadata[_ASSET_KEY])
+
+
+def load_checkpoint(path: str | os.PathLike, asset: Any,
+                    device: str | torch.device = "cpu") -> Pose2MeshNet:
+    """Build the network stored in ``path`` on ``asset``'s mesh hierarchy.
+
+    Args:
+        path: a file written by :func:`save_checkpoint`.
+        asset: body-model asset (``version``, ``hierarchy``); must be the one the
+            checkpoint was trained on.
+        device: where to put the model.
+
+    Returns:
+        The model in eval mode.
+
+    Raises:
+        FileNotFoundError: ``path`` does not exist.
+        ValueError: corrupt file, or trained on another asset version, or
+            weights that do not fit the stored config.
+    """
+    info = read_checkpoint_info(path)
+    if info.asset_version != asset.version:
+        raise ValueError(f"checkpoint {path} was trained on body-model asset "
+                         f"{info.asset_version!r}, but the asset given is {asset.version!r}")
+    model = Pose2MeshNet(info.config, asset.hierarchy)
+    try:
+        model.load_state_dict(load_file(str(path)))
+    except Exception as error:
+        raise ValueError(f"{path}: weights do not match its config: {error}") from error
+    return model.to(device).eval()

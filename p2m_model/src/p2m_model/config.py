@@ -1,0 +1,133 @@
+"""Configuration dataclasses of the Pose2Mesh cascade, serializable to dicts (YAML/JSON)."""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from .pose_normalization import PoseNormalizationConfig
+
+MESHNET_VARIANTS = ("coarse_to_fine", "direct_upsampling", "fc_to_vertices")
+
+
+@dataclass
+class PoseNetConfig:
+    """PoseNet (residual MLP lifter, Martinez et al. 2017 as used by Pose2Mesh).
+
+    Attributes:
+        num_joints: J, input and output joints.
+        width: hidden units (the release uses 4096; 1024 is ~16x fewer weights).
+        num_blocks: residual blocks of two Linear-BN-ReLU-Dropout layers.
+        dropout: dropout probability.
+    """
+
+    num_joints: int = 17
+    width: int = 1024
+    num_blocks: int = 2
+    dropout: float = 0.5
+
+
+@dataclass
+class MeshNetConfig:
+    """MeshNet (graph-convolutional joints -> mesh decoder).
+
+    Attributes:
+        variant: "coarse_to_fine" (the paper's), "direct_upsampling" (ablation:
+            coarse-to-fine down to ``direct_jump_level`` then one jump to level 0)
+            or "fc_to_vertices" (ablation: an MLP straight to V x 3).
+        use_scores: input J x 6 (2D, 3D, score); False gives the paper's J x 5.
+        cheb_k: Chebyshev order K of every graph convolution.
+        joint_channels: channels of the GCN blocks on the joint graph.
+        joint_blocks: residual blocks on the joint graph.
+        fc_channels: channels per coarse-mesh node produced by the joints -> mesh FC.
+        level_channels: channels at mesh levels 0, 1, ..., Lc (finest first); the
+            coarsest level used is Lc = len(level_channels) - 1. Wide channels only
+            where there are few nodes keeps the CPU cost low (dense cost per layer
+            ~ nodes x channels**2; the release's 64-256 channels on every level cost
+            ~1 GFLOP per body here).
+        level_blocks: residual blocks at each level (finest first, same length as
+            ``level_channels``); fine levels get none, only the layer that changes
+            the channel count after upsampling.
+        direct_jump_level: level m the "direct_upsampling" variant jumps from.
+        fc_hidden: hidden units of the "fc_to_vertices" MLP.
+    """
+
+    variant: str = "coarse_to_fine"
+    use_scores: bool = True
+    cheb_k: int = 3
+    joint_channels: int = 64
+    joint_blocks: int = 1
+    fc_channels: int = 32
+    level_channels: tuple[int, ...] = (8, 16, 16, 32, 32, 64, 64, 128)
+    level_blocks: tuple[int, ...] = (0, 0, 0, 1, 1, 1, 1, 2)
+    direct_jump_level: int = 4
+    fc_hidden: int = 1024
+
+    def __post_init__(self) -> None:
+        self.level_channels = tuple(int(c) for c in self.level_channels)
+        self.level_blocks = tuple(int(b) for b in self.level_blocks)
+        if len(self.level_blocks) != len(self.level_channels):
+            raise ValueError(f"level_blocks {self.level_blocks} and level_channels "
+                             f"{self.level_channels} must have the same length")
+        if self.variant not in MESHNET_VARIANTS:
+            raise ValueError(f"unknown MeshNet variant {self.variant!r}; known: {MESHNET_VARIANTS}")
+        if not self.level_channels:
+            raise ValueError("level_channels must name at least level 0")
+        if self.variant == "direct_upsampling" and not (
+                1 <= self.direct_jump_level < len(self.level_channels)):
+            raise ValueError(
+                f"direct_jump_level must lie in [1, {len(self.level_channels) - 1}], "
+                f"got {self.direct_jump_level}")
+
+
+@dataclass
+class Pose2MeshConfig:
+    """The whole cascade: input normalization, PoseNet and MeshNet.
+
+    Attributes:
+        skeleton: input joint set name (see :mod:`p2m_model.skeletons`).
+    """
+
+    skeleton: str = "coco17"
+    normalization: PoseNormalizationConfig = field(default_factory=PoseNormalizationConfig)
+    posenet: PoseNetConfig = field(default_factory=PoseNetConfig)
+    meshnet: MeshNetConfig = field(default_factory=MeshNetConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain nested dict of built-in types (tuples become lists)."""
+        return _to_plain(dataclasses.asdict(self))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Pose2MeshConfig":
+        """Inverse of :meth:`to_dict`; missing keys take defaults.
+
+        Raises:
+            ValueError: on an unknown key or an invalid value.
+        """
+        _check_keys(cls, data)
+        return cls(
+            skeleton=data.get("skeleton", cls.skeleton),
+            normalization=_build(PoseNormalizationConfig, data.get("normalization", {})),
+            posenet=_build(PoseNetConfig, data.get("posenet", {})),
+            meshnet=_build(MeshNetConfig, data.get("meshnet", {})),
+        )
+
+
+def _check_keys(cls: type, data: dict[str, Any]) -> None:
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = set(data) - known
+    if unknown:
+        raise ValueError(f"unknown {cls.__name__} keys: {sorted(unknown)}")
+
+
+def _build(cls: type, data: dict[str, Any]) -> Any:
+    _check_keys(cls, data)
+    return cls(**data)
+
+
+def _to_plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _to_plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_to_plain(v) for v in value]
+    return value

@@ -1,0 +1,163 @@
+"""Pose2MeshPredictor: numpy 2D keypoints in, 3D joints and body mesh out."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from .cascade import Pose2MeshNet
+from .checkpoint import load_checkpoint
+from .pose_normalization import normalize_keypoints
+from .skeletons import COCO17_PELVIS_JOINTS, H36M17_JOINT_NAMES, get_skeleton
+
+DEFAULT_CHECKPOINT_NAME = "pose2mesh_anny.safetensors"
+
+
+@dataclass
+class PredictionResult:
+    """Predictions for N people (metres, camera axes: x right, y down, z forward).
+
+    Root = the pelvis of the predicted mesh, defined as the mid-point of the
+    mesh's COCO-17 hips (asset ``coco17_regressor`` rows left_hip, right_hip),
+    the same root PoseNet is trained on. ``vertices`` and ``joints3d`` are
+    relative to it.
+
+    Attributes:
+        joints3d: (N, 17, 3) H36M-17 joints regressed from the mesh.
+        vertices: (N, V, 3) mesh vertices.
+        faces: (F, 3) int64 triangles indexing ``vertices``.
+        pose3d_coco: (N, 17, 3) PoseNet's COCO-17 joints.
+        joint_names: the 17 names of ``joints3d``.
+    """
+
+    joints3d: np.ndarray
+    vertices: np.ndarray
+    faces: np.ndarray
+    pose3d_coco: np.ndarray
+    joint_names: tuple[str, ...] = H36M17_JOINT_NAMES
+
+
+def resolve_device(device: str | torch.device) -> torch.device:
+    """"auto" -> CUDA when available, else CPU; anything else as torch.device."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def default_checkpoint_path() -> Path:
+    """Path of the shipped checkpoint (package resource ``p2m_model/checkpoints``).
+
+    Raises:
+        FileNotFoundError: no shipped checkpoint is installed.
+    """
+    resource = resources.files("p2m_model") / "checkpoints" / DEFAULT_CHECKPOINT_NAME
+    if not resource.is_file():
+        raise FileNotFoundError(
+            f"no shipped checkpoint is installed (looked for p2m_model/checkpoints/"
+            f"{DEFAULT_CHECKPOINT_NAME}); train one and pass its path: "
+            f"Pose2MeshPredictor.from_checkpoint('path/to/model.safetensors')")
+    return Path(str(resource))
+
+
+class Pose2MeshPredictor:
+    """Runs the Pose2Mesh cascade on pixel keypoints.
+
+    Args:
+        model: a :class:`Pose2MeshNet` built on ``asset``'s hierarchy.
+        asset: body-model asset (``faces``, ``coco17_regressor``,
+            ``h36m17_regressor``, ``hierarchy``, ``version``).
+        device: "auto", "cpu", "cuda", ... ("auto" = CUDA when available).
+    """
+
+    def __init__(self, model: Pose2MeshNet, asset: Any, device: str | torch.device = "auto") -> None:
+        self.device = resolve_device(device)
+        self.model = model.to(self.device).eval()
+        self.asset = asset
+        self.config = model.config
+        self.num_joints = get_skeleton(self.config.skeleton).num_joints
+        self.faces = np.asarray(asset.faces, dtype=np.int64)
+        coco = torch.as_tensor(np.asarray(asset.coco17_regressor), dtype=torch.float32)
+        left_hip, right_hip = COCO17_PELVIS_JOINTS
+        self._pelvis_regressor = (0.5 * (coco[left_hip] + coco[right_hip])).to(self.device)  # V
+        self._h36m_regressor = torch.as_tensor(
+            np.asarray(asset.h36m17_regressor), dtype=torch.float32).to(self.device)  # 17 x V
+
+    @classmethod
+    def from_checkpoint(cls, path: str | os.PathLike | None = None, asset: Any = None,
+                        device: str | torch.device = "auto") -> "Pose2MeshPredictor":
+        """Load a checkpoint (``None`` = the shipped one) for ``asset`` (``None`` = shipped Anny).
+
+        Raises:
+            FileNotFoundError: no such checkpoint, or none shipped.
+            ValueError: corrupt checkpoint, or trained on another asset version.
+        """
+        checkpoint = default_checkpoint_path() if path is None else Path(path)
+        if asset is None:
+            from .body_model_asset import BodyModelAsset  # loaded only when needed
+
+            asset = BodyModelAsset.load()
+        return cls(load_checkpoint(checkpoint, asset), asset, device)
+
+    def predict(self, keypoints: np.ndarray, scores: np.ndarray,
+                image_size: tuple[float, float]) -> PredictionResult:
+        """Predict joints and meshes of N people.
+
+        Args:
+            keypoints: (N, 17, 2) pixels, COCO-17 order.
+            scores: (N, 17) confidences in [0, 1]; each person needs at least one
+                score above ``config.normalization.score_threshold``.
+            image_size: (width, height) pixels, positive. The normalization is
+                translation- and scale-free, so it is only checked.
+
+        Raises:
+            ValueError: naming the bad input (and person) for wrong shapes, an
+                empty batch, NaN/inf keypoints, scores outside [0, 1] or a person
+                without confident joints.
+        """
+        keypoints, scores = self._validated(keypoints, scores, image_size)
+        with torch.inference_mode():
+            keypoints_t = torch.as_tensor(keypoints, dtype=torch.float32, device=self.device)
+            scores_t = torch.as_tensor(scores, dtype=torch.float32, device=self.device)
+            normalized = normalize_keypoints(keypoints_t, scores_t, self.config.normalization)
+            output = self.model(normalized, scores_t)
+            vertices = output.vertices
+            pelvis = torch.einsum("v,bvc->bc", self._pelvis_regressor, vertices)
+            vertices = vertices - pelvis[:, None]  # N x V x 3
+            joints3d = torch.einsum("jv,bvc->bjc", self._h36m_regressor, vertices)
+            return PredictionResult(
+                joints3d=joints3d.cpu().numpy(), vertices=vertices.cpu().numpy(),
+                faces=self.faces, pose3d_coco=output.pose3d.cpu().numpy())
+
+    def _validated(self, keypoints: Any, scores: Any,
+                   image_size: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
+        keypoints = np.asarray(keypoints, dtype=np.float64)
+        scores = np.asarray(scores, dtype=np.float64)
+        joints = self.num_joints
+        if keypoints.ndim != 3 or keypoints.shape[1:] != (joints, 2):
+            raise ValueError(f"keypoints must have shape (N, {joints}, 2), got {keypoints.shape}")
+        if scores.shape != keypoints.shape[:2]:
+            raise ValueError(f"scores must have shape {keypoints.shape[:2]} (N, {joints}), "
+                             f"got {scores.shape}")
+        if keypoints.shape[0] == 0:
+            raise ValueError("empty batch: keypoints has no person (N = 0)")
+        size = np.asarray(image_size, dtype=np.float64)
+        if size.shape != (2,) or not np.all(np.isfinite(size)) or np.any(size <= 0):
+            raise ValueError(f"image_size must be (width, height) > 0, got {image_size}")
+        _raise_for_people(~np.isfinite(keypoints).all(axis=(1, 2)), "keypoints are NaN or inf")
+        _raise_for_people(~(np.isfinite(scores) & (scores >= 0) & (scores <= 1)).all(axis=1),
+                          "scores outside [0, 1]")
+        threshold = self.config.normalization.score_threshold
+        _raise_for_people(~(scores > threshold).any(axis=1),
+                          f"no joint scores above the threshold {threshold} (all-zero scores?)")
+        return keypoints, scores
+
+
+def _raise_for_people(bad: np.ndarray, problem: str) -> None:
+    if bad.any():
+        people = np.flatnonzero(bad).tolist()
+        raise ValueError(f"{problem} for person(s) {people}")

@@ -1,0 +1,56 @@
+import pytest
+import torch
+
+from p2m_model.cheb_conv import ChebConv
+from p2m_model.graph import mesh_laplacian
+from p2m_model.grid_mesh import grid_hierarchy
+
+
+def dense_reference(conv: ChebConv, x: torch.Tensor, laplacian: torch.Tensor) -> torch.Tensor:
+    terms = [x, laplacian @ x]
+    while len(terms) < conv.K:
+        terms.append(2 * laplacian @ terms[-1] - terms[-2])
+    theta = conv.weight.view(conv.K, conv.in_channels, conv.out_channels)
+    out = sum(t @ theta[k] for k, t in enumerate(terms[:conv.K]))
+    return out + conv.bias if conv.bias is not None else out
+
+
+@pytest.fixture
+def laplacian() -> torch.Tensor:
+    return mesh_laplacian(grid_hierarchy(8, 6).level_edges[0], 64)
+
+
+@pytest.mark.parametrize("K", [1, 2, 3, 5])
+@pytest.mark.parametrize("bias", [True, False])
+def test_matches_dense_reference(laplacian, K, bias):
+    torch.manual_seed(0)
+    conv = ChebConv(5, 7, K=K, bias=bias)
+    if bias:
+        torch.nn.init.normal_(conv.bias)
+    x = torch.randn(3, 64, 5)
+    expected = dense_reference(conv, x, laplacian.to_dense())
+    out = conv(x, laplacian)
+    assert out.shape == (3, 64, 7)
+    torch.testing.assert_close(out, expected, atol=1e-5, rtol=1e-5)
+
+
+def test_gradients_reach_input_and_weights(laplacian):
+    conv = ChebConv(4, 2)
+    x = torch.randn(2, 64, 4, requires_grad=True)
+    conv(x, laplacian).square().sum().backward()
+    assert x.grad.abs().sum() > 0 and conv.weight.grad.abs().sum() > 0
+
+
+def test_repr_and_reset():
+    conv = ChebConv(16, 32, K=4, bias=False)
+    assert repr(conv) == "ChebConv(16, 32, K=4, bias=False)"
+    assert conv.weight.shape == (64, 32) and conv.bias is None
+    with torch.no_grad():
+        conv.weight.fill_(100.0)
+    conv.reset_parameters()
+    assert conv.weight.abs().max() < 1
+
+
+def test_invalid_order():
+    with pytest.raises(ValueError):
+        ChebConv(2, 2, K=0)
