@@ -60,8 +60,11 @@ $(TORCH_STAMP): $(ROOT)/requirements/torch.txt
 
 # torch first (above): the ROS wheels and p2m_model then see it installed.
 $(ROS_STAMP): $(TORCH_STAMP) $(ROOT)/requirements/ros2-kilted.txt $(ROOT)/requirements/dev.txt \
+		$(ROOT)/requirements/runtime.txt $(ROOT)/requirements/mediapipe.txt \
 		$(ROOT)/tools/fix_ros_wheel_cmake.py
-	$(PIP) install --quiet -r $(ROOT)/requirements/ros2-kilted.txt -r $(ROOT)/requirements/dev.txt
+	$(PIP) install --quiet -r $(ROOT)/requirements/ros2-kilted.txt -r $(ROOT)/requirements/dev.txt \
+		-r $(ROOT)/requirements/runtime.txt
+	$(PIP) install --quiet --no-deps -r $(ROOT)/requirements/mediapipe.txt
 	_ROS_WHEELS_BOOTSTRAP_COMPLETE=1 $(PY) $(ROOT)/tools/fix_ros_wheel_cmake.py --prefix $(VENV)
 	touch $@
 
