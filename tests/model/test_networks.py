@@ -29,6 +29,25 @@ def test_meshnet_input_width_follows_use_scores(make_config, toy_asset):
     assert without.meshnet.joint_layer.conv.in_channels == 5
 
 
+@pytest.mark.parametrize("mesh_inputs, width", [("2d", 2), ("3d", 3), ("2d+3d", 5)])
+def test_cascade_input_ablation_sets_what_meshnet_sees(make_config, toy_asset, mesh_inputs, width):
+    config = make_config(use_scores=False)
+    config.meshnet.inputs = mesh_inputs
+    model = Pose2MeshNet(config, toy_asset.hierarchy).eval()
+    assert model.meshnet.joint_layer.conv.in_channels == width
+    keypoints, scores = inputs(2)
+    moved = keypoints.clone()
+    moved[:, 0] += 1.0  # changes the 2D input and, through PoseNet, the 3D input
+    with torch.no_grad():
+        assert model(keypoints, scores).vertices.shape == (2, toy_asset.num_vertices, 3)
+        assert not torch.allclose(model(keypoints, scores).vertices, model(moved, scores).vertices)
+
+
+def test_unknown_meshnet_inputs_are_rejected():
+    with pytest.raises(ValueError, match="inputs"):
+        MeshNetConfig(inputs="depth")
+
+
 def test_direct_upsampling_jumps_once(make_config, toy_asset):
     model = Pose2MeshNet(make_config("direct_upsampling"), toy_asset.hierarchy)
     assert [(s.level, s.upsample_factor) for s in model.meshnet.stages] == [(2, 2), (0, 4)]

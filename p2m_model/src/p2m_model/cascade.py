@@ -29,6 +29,8 @@ class Pose2MeshOutput:
 class Pose2MeshNet(nn.Module):
     """PoseNet lifts the normalized 2D pose; MeshNet takes (2D, detached 3D [, score]).
 
+    ``config.meshnet.inputs`` drops the 2D or the 3D part for the paper's ablation.
+
     The 3D pose is detached before MeshNet, as in Pose2Mesh: mesh losses do not
     train PoseNet.
 
@@ -53,8 +55,13 @@ class Pose2MeshNet(nn.Module):
 
     def forward(self, keypoints_norm: torch.Tensor, scores: torch.Tensor) -> Pose2MeshOutput:
         pose3d = self.posenet(keypoints_norm, scores)
-        features = [keypoints_norm, pose3d.detach()]
+        inputs = self.config.meshnet.inputs
+        features = []
+        if "2d" in inputs:
+            features.append(keypoints_norm)
+        if "3d" in inputs:
+            features.append(pose3d.detach())
         if self.config.meshnet.use_scores:
             features.append(scores.unsqueeze(-1))
-        vertices = self.meshnet(torch.cat(features, dim=-1))  # input B x J x (5 | 6)
+        vertices = self.meshnet(torch.cat(features, dim=-1))  # B x J x meshnet.in_channels
         return Pose2MeshOutput(pose3d=pose3d, vertices=vertices)

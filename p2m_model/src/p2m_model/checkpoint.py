@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,7 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
+from .atomic_files import write_atomically
 from .cascade import Pose2MeshNet
 from .config import Pose2MeshConfig
 
@@ -51,15 +51,7 @@ def save_checkpoint(path: str | os.PathLike, model: Pose2MeshNet, asset_version:
         _CONFIG_KEY: json.dumps(model.config.to_dict()),
         _ASSET_KEY: asset_version,
     }
-    fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        save_file(state, temp_name, metadata=metadata)
-        os.replace(temp_name, path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
-    return path
+    return write_atomically(path, lambda temp: save_file(state, temp, metadata=metadata))
 
 
 def read_checkpoint_info(path: str | os.PathLike) -> CheckpointInfo:

@@ -8,6 +8,8 @@ from typing import Any
 from .pose_normalization import PoseNormalizationConfig
 
 MESHNET_VARIANTS = ("coarse_to_fine", "direct_upsampling", "fc_to_vertices")
+# What MeshNet sees per joint (Pose2Mesh Table 4 ablates the cascade's input).
+MESHNET_INPUTS = {"2d": 2, "3d": 3, "2d+3d": 5}
 
 
 @dataclass
@@ -35,7 +37,9 @@ class MeshNetConfig:
         variant: "coarse_to_fine" (the paper's), "direct_upsampling" (ablation:
             coarse-to-fine down to ``direct_jump_level`` then one jump to level 0)
             or "fc_to_vertices" (ablation: an MLP straight to V x 3).
-        use_scores: input J x 6 (2D, 3D, score); False gives the paper's J x 5.
+        inputs: per-joint input of MeshNet: "2d+3d" (Pose2Mesh: normalized 2D and
+            PoseNet's 3D), or the ablations "2d" (2D -> mesh) and "3d" (3D -> mesh).
+        use_scores: append the detection score; "2d+3d" without it is the paper's J x 5.
         cheb_k: Chebyshev order K of every graph convolution.
         joint_channels: channels of the GCN blocks on the joint graph.
         joint_blocks: residual blocks on the joint graph.
@@ -53,6 +57,7 @@ class MeshNetConfig:
     """
 
     variant: str = "coarse_to_fine"
+    inputs: str = "2d+3d"
     use_scores: bool = True
     cheb_k: int = 3
     joint_channels: int = 64
@@ -63,6 +68,11 @@ class MeshNetConfig:
     direct_jump_level: int = 4
     fc_hidden: int = 1024
 
+    @property
+    def in_channels(self) -> int:
+        """Channels per joint of MeshNet's input."""
+        return MESHNET_INPUTS[self.inputs] + int(self.use_scores)
+
     def __post_init__(self) -> None:
         self.level_channels = tuple(int(c) for c in self.level_channels)
         self.level_blocks = tuple(int(b) for b in self.level_blocks)
@@ -71,6 +81,8 @@ class MeshNetConfig:
                              f"{self.level_channels} must have the same length")
         if self.variant not in MESHNET_VARIANTS:
             raise ValueError(f"unknown MeshNet variant {self.variant!r}; known: {MESHNET_VARIANTS}")
+        if self.inputs not in MESHNET_INPUTS:
+            raise ValueError(f"unknown MeshNet inputs {self.inputs!r}; known: {sorted(MESHNET_INPUTS)}")
         if not self.level_channels:
             raise ValueError("level_channels must name at least level 0")
         if self.variant == "direct_upsampling" and not (

@@ -115,7 +115,7 @@ class MeshNet(nn.Module):
             (list over levels of (E_l, 2) edges), see docs/design-contracts.md.
 
     Shapes:
-        joint_features (B, J, C) with C = 6 (``use_scores``) or 5 -> vertices (B, V, 3)
+        joint_features (B, J, C) with C = ``config.in_channels`` -> vertices (B, V, 3)
         in metres, root-relative, vertex order of the body model.
     """
 
@@ -123,7 +123,7 @@ class MeshNet(nn.Module):
         super().__init__()
         self.config = config
         num_joints = skeleton.num_joints
-        in_channels = 6 if config.use_scores else 5
+        in_channels = config.in_channels
         perm = np.asarray(hierarchy.perm, dtype=np.int64)
         positions = vertex_positions(perm)
         self.num_vertices = positions.size
