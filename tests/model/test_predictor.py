@@ -92,3 +92,38 @@ def test_no_shipped_checkpoint_message(toy_asset):
         assert "no shipped checkpoint" in str(error) and "from_checkpoint(" in str(error)
     else:
         assert path.is_file()
+
+
+def test_lift_then_recover_mesh_equals_predict(predictor):
+    keypoints, scores = people(2)
+    full = predictor.predict(keypoints, scores, (640, 480))
+    pose3d = predictor.lift(keypoints, scores, (640, 480))
+    assert pose3d.shape == (2, 17, 3)
+    np.testing.assert_allclose(pose3d, full.pose3d_coco, atol=1e-6)
+    split = predictor.recover_mesh(keypoints, scores, (640, 480), pose3d)
+    np.testing.assert_allclose(split.vertices, full.vertices, atol=1e-6)
+    np.testing.assert_allclose(split.joints3d, full.joints3d, atol=1e-6)
+
+
+def test_recover_mesh_uses_the_given_pose(predictor):
+    keypoints, scores = people(1)
+    pose3d = predictor.lift(keypoints, scores, (640, 480))
+    moved = predictor.recover_mesh(keypoints, scores, (640, 480), pose3d + 0.3)
+    same = predictor.recover_mesh(keypoints, scores, (640, 480), pose3d)
+    assert not np.allclose(moved.vertices, same.vertices)
+    np.testing.assert_allclose(moved.pose3d_coco, pose3d + 0.3, atol=1e-6)
+
+
+@pytest.mark.parametrize("pose3d, message", [
+    (np.zeros((1, 17, 2)), "pose3d_coco must have shape"),
+    (np.full((1, 17, 3), np.nan), r"pose3d_coco is NaN or inf.*\[0\]"),
+])
+def test_recover_mesh_bad_pose(predictor, pose3d, message):
+    with pytest.raises(ValueError, match=message):
+        predictor.recover_mesh(*people(1), (640, 480), pose3d)
+
+
+def test_lift_validates_like_predict(predictor):
+    keypoints, scores = people(1)
+    with pytest.raises(ValueError, match="NaN or inf"):
+        predictor.lift(keypoints * np.nan, scores, (640, 480))

@@ -55,6 +55,15 @@ class Pose2MeshNet(nn.Module):
 
     def forward(self, keypoints_norm: torch.Tensor, scores: torch.Tensor) -> Pose2MeshOutput:
         pose3d = self.posenet(keypoints_norm, scores)
+        return Pose2MeshOutput(pose3d=pose3d, vertices=self.mesh(keypoints_norm, pose3d, scores))
+
+    def mesh(self, keypoints_norm: torch.Tensor, pose3d: torch.Tensor,
+             scores: torch.Tensor) -> torch.Tensor:
+        """MeshNet alone, on a given 3D pose (PoseNet's, or one computed elsewhere).
+
+        Shapes:
+            keypoints_norm (B, J, 2), pose3d (B, J, 3) metres, scores (B, J) -> (B, V, 3).
+        """
         inputs = self.config.meshnet.inputs
         features = []
         if "2d" in inputs:
@@ -63,5 +72,4 @@ class Pose2MeshNet(nn.Module):
             features.append(pose3d.detach())
         if self.config.meshnet.use_scores:
             features.append(scores.unsqueeze(-1))
-        vertices = self.meshnet(torch.cat(features, dim=-1))  # B x J x meshnet.in_channels
-        return Pose2MeshOutput(pose3d=pose3d, vertices=vertices)
+        return self.meshnet(torch.cat(features, dim=-1))  # B x J x meshnet.in_channels

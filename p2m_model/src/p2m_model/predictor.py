@@ -105,7 +105,7 @@ class Pose2MeshPredictor:
 
     def predict(self, keypoints: np.ndarray, scores: np.ndarray,
                 image_size: tuple[float, float]) -> PredictionResult:
-        """Predict joints and meshes of N people.
+        """Predict joints and meshes of N people: :meth:`lift` then :meth:`recover_mesh`.
 
         Args:
             keypoints: (N, 17, 2) pixels, COCO-17 order.
@@ -121,17 +121,63 @@ class Pose2MeshPredictor:
         """
         keypoints, scores = self._validated(keypoints, scores, image_size)
         with torch.inference_mode():
-            keypoints_t = torch.as_tensor(keypoints, dtype=torch.float32, device=self.device)
-            scores_t = torch.as_tensor(scores, dtype=torch.float32, device=self.device)
-            normalized = normalize_keypoints(keypoints_t, scores_t, self.config.normalization)
-            output = self.model(normalized, scores_t)
-            vertices = output.vertices
-            pelvis = torch.einsum("v,bvc->bc", self._pelvis_regressor, vertices)
-            vertices = vertices - pelvis[:, None]  # N x V x 3
-            joints3d = torch.einsum("jv,bvc->bjc", self._h36m_regressor, vertices)
-            return PredictionResult(
-                joints3d=joints3d.cpu().numpy(), vertices=vertices.cpu().numpy(),
-                faces=self.faces, pose3d_coco=output.pose3d.cpu().numpy())
+            normalized, scores_t = self._normalized(keypoints, scores)
+            pose3d = self.model.posenet(normalized, scores_t)
+            return self._mesh_result(normalized, scores_t, pose3d)
+
+    def lift(self, keypoints: np.ndarray, scores: np.ndarray,
+             image_size: tuple[float, float]) -> np.ndarray:
+        """PoseNet alone: (N, 17, 3) COCO-17 joints, metres, root-relative, camera axes.
+
+        Args and Raises: as :meth:`predict`.
+        """
+        keypoints, scores = self._validated(keypoints, scores, image_size)
+        with torch.inference_mode():
+            normalized, scores_t = self._normalized(keypoints, scores)
+            return self.model.posenet(normalized, scores_t).cpu().numpy()
+
+    def recover_mesh(self, keypoints: np.ndarray, scores: np.ndarray,
+                     image_size: tuple[float, float], pose3d_coco: np.ndarray) -> PredictionResult:
+        """MeshNet alone, on 3D poses from :meth:`lift` (e.g. computed in another process).
+
+        ``recover_mesh(k, s, size, lift(k, s, size))`` equals ``predict(k, s, size)``.
+
+        Args:
+            keypoints, scores, image_size: as :meth:`predict`.
+            pose3d_coco: (N, 17, 3) COCO-17 joints, metres, root-relative.
+
+        Raises:
+            ValueError: as :meth:`predict`, or ``pose3d_coco`` of the wrong shape or
+                not finite.
+        """
+        keypoints, scores = self._validated(keypoints, scores, image_size)
+        pose3d_coco = np.asarray(pose3d_coco, dtype=np.float32)
+        if pose3d_coco.shape != (*keypoints.shape[:2], 3):
+            raise ValueError(f"pose3d_coco must have shape {(*keypoints.shape[:2], 3)}, "
+                             f"got {pose3d_coco.shape}")
+        _raise_for_people(~np.isfinite(pose3d_coco).all(axis=(1, 2)), "pose3d_coco is NaN or inf")
+        with torch.inference_mode():
+            normalized, scores_t = self._normalized(keypoints, scores)
+            pose3d = torch.as_tensor(pose3d_coco, device=self.device)
+            return self._mesh_result(normalized, scores_t, pose3d)
+
+    def _normalized(self, keypoints: np.ndarray,
+                    scores: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        """Validated numpy input -> (normalized keypoints (N, J, 2), scores (N, J)) tensors."""
+        keypoints_t = torch.as_tensor(keypoints, dtype=torch.float32, device=self.device)
+        scores_t = torch.as_tensor(scores, dtype=torch.float32, device=self.device)
+        return normalize_keypoints(keypoints_t, scores_t, self.config.normalization), scores_t
+
+    def _mesh_result(self, normalized: torch.Tensor, scores: torch.Tensor,
+                     pose3d: torch.Tensor) -> PredictionResult:
+        """Run MeshNet and make its vertices relative to the mesh's own pelvis."""
+        vertices = self.model.mesh(normalized, pose3d, scores)
+        pelvis = torch.einsum("v,bvc->bc", self._pelvis_regressor, vertices)
+        vertices = vertices - pelvis[:, None]  # N x V x 3
+        joints3d = torch.einsum("jv,bvc->bjc", self._h36m_regressor, vertices)
+        return PredictionResult(
+            joints3d=joints3d.cpu().numpy(), vertices=vertices.cpu().numpy(),
+            faces=self.faces, pose3d_coco=pose3d.cpu().numpy())
 
     def _validated(self, keypoints: Any, scores: Any,
                    image_size: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
