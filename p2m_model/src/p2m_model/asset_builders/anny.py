@@ -23,12 +23,14 @@ from tqdm import tqdm
 from ..body_model_asset import BodyModelAsset
 from ..mesh_coarsening import DEFAULT_NUM_COARSENINGS, mesh_hierarchy
 from ..skeletons import COCO17_JOINT_NAMES, H36M17_JOINT_NAMES
+from ..synthesis.anny_bodies import ANNY_TO_FRONT_VIEW, AnnyBodyGenerator
+from .geometric_joints import head_top_weights
 
 ANNY_ASSET_VERSION = "anny-v1"
 
 # Target of each H36M-17 joint on an Anny body: ("bone", label) = that bone's head,
 # ("bones", (a, b)) = mid-point of two targets' heads, ("coco", name) = Anny's COCO point,
-# ("head_top", None) = the top of the skull (see _head_top_weights).
+# ("head_top", None) = the top of the skull (geometric_joints.head_top_weights).
 # Hip/knee/ankle/shoulder/elbow/wrist joint centres are the heads of the bone they start;
 # H36M's torso ("spine") lies between pelvis and neck.
 H36M17_TARGETS: dict[str, tuple[str, object]] = {
@@ -102,18 +104,6 @@ def fit_vertex_regressor(vertices: np.ndarray, targets: np.ndarray, candidates: 
     return weights
 
 
-def _head_top_weights(rest_vertices: np.ndarray, radius_m: float) -> np.ndarray:
-    """(V,) uniform weights over the rest vertices within ``radius_m`` below the highest one.
-
-    ``rest_vertices`` (V, 3) in Anny axes (Z up).
-    """
-    height = rest_vertices[:, 2]
-    near_top = np.flatnonzero(height >= height.max() - radius_m)
-    weights = np.zeros(rest_vertices.shape[0])
-    weights[near_top] = 1.0 / near_top.size
-    return weights
-
-
 def _sample_bodies(generator, count: int, rng: np.random.Generator, batch_size: int, description: str):
     """Posed, shaped bodies: (N, V, 3) vertices and (N, B, 3) bone heads, Anny axes, metres."""
     from ..synthesis.pose_sampling import JointLimitConfig, sample_joint_limited_poses
@@ -169,7 +159,8 @@ def fit_h36m17_regressor(generator, coco17_regressor: np.ndarray, config: AnnyAs
     for row, name in enumerate(tqdm(H36M17_JOINT_NAMES, desc="fitting H36M-17 regressor")):
         kind, what = H36M17_TARGETS[name]
         if kind == "head_top":
-            regressor[row] = _head_top_weights(rest_vertices, config.head_top_radius_m)
+            front_view = rest_vertices @ ANNY_TO_FRONT_VIEW.T.astype(np.float64)
+            regressor[row] = head_top_weights(front_view, config.head_top_radius_m)
             errors_mm[name] = 0.0  # defined on the vertices: exact by construction
             continue
         if kind == "coco":
@@ -192,8 +183,6 @@ def build_anny_asset(config: AnnyAssetConfig) -> tuple[BodyModelAsset, dict[str,
 
     Needs ``anny`` (and its cache: set ``ANNY_CACHE_DIR`` before calling).
     """
-    from ..synthesis.anny_bodies import AnnyBodyGenerator
-
     generator = AnnyBodyGenerator(dtype=torch.float64)
     coco17_regressor = generator.coco17_regressor.cpu().numpy()
     bone_count = len(generator.skeleton.bone_labels)
