@@ -19,6 +19,8 @@ setup(
     license="Apache-2.0",
     entry_points={
         # Filled in by the pipeline nodes as they land ("name = p2m_nodes.module:main").
-        "console_scripts": [],
+        "console_scripts": [
+            "synthetic_source = p2m_nodes.sources.synthetic_source:main",
+        ],
     },
 )

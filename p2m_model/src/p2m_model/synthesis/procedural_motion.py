@@ -73,7 +73,7 @@ class MotionConfig:
     turn_period_s: float = 9.0
     beta_std: float = 0.8
     lateral_spacing_m: float = 1.0
-    depth_spacing_m: float = 1.6
+    depth_spacing_m: float = 1.2
 
 
 @dataclasses.dataclass(frozen=True)
