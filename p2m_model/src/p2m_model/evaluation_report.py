@@ -1,0 +1,169 @@
+"""The evaluation report: JSON figures, a Markdown page and its plots."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402  (after choosing the file-only backend)
+import numpy as np  # noqa: E402
+
+from .evaluation import SampleErrors  # noqa: E402
+from .mesh_rendering import render  # noqa: E402
+from .predictor import Pose2MeshPredictor  # noqa: E402
+from .skeletons import H36M17_JOINT_NAMES  # noqa: E402
+
+NOISE_BINS_PERCENT = (0.0, 1.0, 2.0, 3.0, 5.0, 8.0, 12.0, np.inf)
+MESH_EXAMPLES = 4
+
+
+def noise_table(errors: SampleErrors) -> list[dict[str, Any]]:
+    """Mean errors per bin of input noise level (see ``SampleErrors.noise_level``)."""
+    rows = []
+    for low, high in zip(NOISE_BINS_PERCENT[:-1], NOISE_BINS_PERCENT[1:]):
+        chosen = (errors.noise_level >= low) & (errors.noise_level < high)
+        if chosen.any():
+            rows.append({"noise_percent_low": low, "noise_percent_high": float(high),
+                         "samples": int(chosen.sum()),
+                         "mpjpe_mm": float(errors.mpjpe[chosen].mean()),
+                         "pa_mpjpe_mm": float(errors.pa_mpjpe[chosen].mean()),
+                         "mpvpe_mm": float(errors.mpvpe[chosen].mean())})
+    return rows
+
+
+def _plot_per_joint(per_joint_mm: np.ndarray, path: Path) -> None:
+    figure, axes = plt.subplots(figsize=(9, 3.5))
+    axes.bar(range(len(per_joint_mm)), per_joint_mm, color="#4c72b0")
+    axes.set_xticks(range(len(per_joint_mm)), H36M17_JOINT_NAMES, rotation=60, ha="right")
+    axes.set_ylabel("error (mm)")
+    axes.set_title("Pelvis-aligned error per joint (H36M-17 from the mesh)")
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def _plot_noise(rows: list[dict[str, Any]], path: Path) -> None:
+    labels = [f"{r['noise_percent_low']:g}-{r['noise_percent_high']:g}" for r in rows]
+    figure, axes = plt.subplots(figsize=(7, 3.5))
+    for key, name in (("mpjpe_mm", "MPJPE"), ("pa_mpjpe_mm", "PA-MPJPE"), ("mpvpe_mm", "MPVPE")):
+        axes.plot(labels, [r[key] for r in rows], marker="o", label=name)
+    axes.set_xlabel("2D input error (% of the person's box diagonal)")
+    axes.set_ylabel("error (mm)")
+    axes.legend()
+    axes.grid(alpha=0.3)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def _plot_history(history_path: Path, path: Path) -> list[dict[str, Any]]:
+    records = [json.loads(line) for line in history_path.read_text().splitlines() if line.strip()]
+    train = [r for r in records if "loss" in r]
+    val = [r for r in records if "mpjpe_mm" in r]
+    figure, (loss_axes, val_axes) = plt.subplots(1, 2, figsize=(10, 3.5))
+    loss_axes.plot([r["step"] for r in train], [r["loss"] for r in train], lw=0.8)
+    loss_axes.set_yscale("log")
+    loss_axes.set_xlabel("step")
+    loss_axes.set_ylabel("training loss")
+    for key, name in (("mpjpe_mm", "MPJPE"), ("pa_mpjpe_mm", "PA-MPJPE"), ("mpvpe_mm", "MPVPE")):
+        val_axes.plot([r["step"] for r in val], [r[key] for r in val], marker="o", label=name)
+    val_axes.set_xlabel("step")
+    val_axes.set_ylabel("validation error (mm)")
+    val_axes.legend()
+    val_axes.grid(alpha=0.3)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return val
+
+
+def _render_examples(predictor: Pose2MeshPredictor, dataset: Any, indices: list[int],
+                     path: Path) -> None:
+    """Predicted (orange) and true (grey) meshes of ``indices`` seen from their camera.
+
+    The prediction is root-relative; it is drawn at the true root position so
+    only the recovered pose and shape differ.
+    """
+    figure, grid = plt.subplots(2, len(indices), figsize=(3.2 * len(indices), 6.4))
+    for column, index in enumerate(indices):
+        item = {k: v.numpy() for k, v in dataset[index].items()}
+        result = predictor.predict(item["keypoints"][None], item["scores"][None],
+                                   tuple(item["image_size"]))
+        focal = float(item["focal_px"])
+        camera_matrix = np.array([[focal, 0, item["principal_point_px"][0]],
+                                  [0, focal, item["principal_point_px"][1]], [0, 0, 1]])
+        size = tuple(int(s) for s in item["image_size"])
+        for row, (vertices, colour, title) in enumerate((
+                (item["vertices"], (190, 190, 190), "truth"),
+                (result.vertices[0], (242, 153, 64), "predicted"))):
+            image = render((vertices + item["root_camera"])[None], predictor.faces, camera_matrix,
+                           size, colours=[colour], background=(255, 255, 255))
+            axes = grid[row, column]
+            axes.imshow(image)
+            if row == 0:
+                axes.scatter(*item["keypoints"].T, s=6, c=item["scores"], cmap="viridis",
+                             vmin=0, vmax=1)
+            axes.set_title(f"#{index} {title}", fontsize=9)
+            axes.axis("off")
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+
+
+def write_report(output: Path, errors: SampleErrors, predictor: Pose2MeshPredictor, dataset: Any,
+                 command: str, split: str, history: str | None = None) -> dict[str, Any]:
+    """Write evaluation.json, evaluation.md and PNG plots into ``output``.
+
+    Returns:
+        The summary figures (means over samples).
+    """
+    output.mkdir(parents=True, exist_ok=True)
+    summary = errors.summary()
+    per_joint = errors.per_joint.mean(axis=0)
+    rows = noise_table(errors)
+    _plot_per_joint(per_joint, output / "per_joint.png")
+    _plot_noise(rows, output / "error_vs_noise.png")
+    order = np.argsort(errors.mpjpe)
+    # Typical and hard cases: quantiles 25, 50, 75 and 95 % of MPJPE.
+    examples = [int(order[int(q * (len(order) - 1))]) for q in (0.25, 0.5, 0.75, 0.95)][:MESH_EXAMPLES]
+    _render_examples(predictor, dataset, examples, output / "meshes.png")
+    validation = _plot_history(Path(history), output / "learning_curve.png") if history else []
+
+    figures = {"split": split, "command": command, "asset_version": predictor.asset.version,
+               **summary, "per_joint_mm": dict(zip(H36M17_JOINT_NAMES, per_joint.tolist())),
+               "by_noise_level": rows,
+               "median_mm": {"mpjpe": float(np.median(errors.mpjpe)),
+                             "pa_mpjpe": float(np.median(errors.pa_mpjpe)),
+                             "mpvpe": float(np.median(errors.mpvpe))},
+               "validation_history": validation}
+    (output / "evaluation.json").write_text(json.dumps(figures, indent=1))
+
+    lines = [
+        f"# Evaluation on the synthetic `{split}` split", "",
+        f"Produced by `{command}`.", "",
+        f"{summary['samples']} people (evaluation motion clips, fixed random views, synthesized "
+        "detector noise); body model asset "
+        f"`{predictor.asset.version}`. Millimetres; MPJPE and MPVPE after pelvis alignment, "
+        "PA-MPJPE after similarity Procrustes (Pose2Mesh's protocols).", "",
+        "| metric | mean | median |", "| --- | --- | --- |",
+        f"| MPJPE | {summary['mpjpe_mm']:.1f} | {figures['median_mm']['mpjpe']:.1f} |",
+        f"| PA-MPJPE | {summary['pa_mpjpe_mm']:.1f} | {figures['median_mm']['pa_mpjpe']:.1f} |",
+        f"| MPVPE | {summary['mpvpe_mm']:.1f} | {figures['median_mm']['mpvpe']:.1f} |", "",
+        "## Error per joint", "", "![per joint](per_joint.png)", "",
+        "## Error against the 2D input error", "",
+        "| 2D error (% of box diagonal) | people | MPJPE | PA-MPJPE | MPVPE |",
+        "| --- | --- | --- | --- | --- |",
+        *[f"| {r['noise_percent_low']:g}-{r['noise_percent_high']:g} | {r['samples']} | "
+          f"{r['mpjpe_mm']:.1f} | {r['pa_mpjpe_mm']:.1f} | {r['mpvpe_mm']:.1f} |" for r in rows],
+        "", "![error vs noise](error_vs_noise.png)", "",
+        "## Meshes (top: truth with the noisy 2D input, coloured by score; bottom: predicted)", "",
+        "People at the 25th, 50th, 75th and 95th percentile of MPJPE.", "",
+        "![meshes](meshes.png)", "",
+    ]
+    if validation:
+        lines += ["## Learning curve", "", "![learning curve](learning_curve.png)", ""]
+    (output / "evaluation.md").write_text("\n".join(lines))
+    return summary
