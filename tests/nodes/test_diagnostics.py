@@ -63,3 +63,18 @@ def test_error_and_stale():
 def test_config_checked():
     with pytest.raises(ValueError):
         DiagnosticsConfig(latency_warn_ms=10, latency_error_ms=5)
+
+
+def test_notes_are_counted_without_changing_the_level():
+    stats, now = fed(10, 0.01)
+    stats.note("root_unknown")
+    summary = stats.summary(now)
+    assert summary.level == OK and summary.values["root_unknown"] == "1"
+
+
+def test_warning_throttle_per_key():
+    from p2m_nodes.diagnostics import WarningThrottle
+
+    throttle = WarningThrottle(period_s=5.0)
+    assert throttle.should_warn("a", 0.0) and throttle.should_warn("b", 1.0)
+    assert not throttle.should_warn("a", 4.9) and throttle.should_warn("a", 5.0)

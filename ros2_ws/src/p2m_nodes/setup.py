@@ -18,8 +18,13 @@ setup(
     description="ROS 2 nodes of the p2m pipeline: 2D keypoints to 3D pose to body mesh.",
     license="Apache-2.0",
     entry_points={
-        # Filled in by the pipeline nodes as they land ("name = p2m_nodes.module:main").
+        # One line per executable: "name = p2m_nodes.module:main".
         "console_scripts": [
+            "posenet_node = p2m_nodes.posenet_node:main",
+            "meshnet_node = p2m_nodes.meshnet_node:main",
+            "pose2mesh_node = p2m_nodes.pose2mesh_node:main",
+            "visualizer_node = p2m_nodes.visualizer_node:main",
+            "p2m_pipeline = p2m_nodes.pipeline_runner:main",
             "synthetic_source = p2m_nodes.sources.synthetic_source:main",
         ],
     },

@@ -69,6 +69,7 @@ class NodeStatistics:
         self.frames_out = 0
         self.errors = 0
         self.rejections: Counter[str] = Counter()
+        self.notes: Counter[str] = Counter()
         self._received: deque[tuple[float, float]] = deque()  # (receive time s, latency s)
         self._published: deque[float] = deque()
         self._window_rejections: deque[float] = deque()
@@ -91,6 +92,10 @@ class NodeStatistics:
         """A person or frame was rejected for ``reason`` (a validation reason key)."""
         self.rejections[reason] += 1
         self._window_rejections.append(now_s)
+
+    def note(self, key: str) -> None:
+        """Count a documented degraded case that is not an error (e.g. ``root_unknown``)."""
+        self.notes[key] += 1
 
     def error(self, now_s: float, description: str) -> None:
         """Processing a frame failed unexpectedly (e.g. the model raised)."""
@@ -125,6 +130,7 @@ class NodeStatistics:
         }
         values.update({f"rejected_{reason}": str(count)
                        for reason, count in sorted(self.rejections.items())})
+        values.update({key: str(count) for key, count in sorted(self.notes.items())})
         if self._window_errors:
             return StatusSummary(ERROR, f"processing failed: {self._last_error}", values)
         if latencies_ms.size and p50_ms > config.latency_error_ms:
@@ -142,3 +148,22 @@ class NodeStatistics:
                                  values)
         return StatusSummary(OK, "running", values)
 
+
+
+class WarningThrottle:
+    """At most one warning per key per ``period_s`` (rclpy throttles per call site, not per cause).
+
+    Args:
+        period_s: minimum time between two warnings with the same key.
+    """
+
+    def __init__(self, period_s: float = 5.0) -> None:
+        self.period_s = period_s
+        self._last: dict[str, float] = {}
+
+    def should_warn(self, key: str, now_s: float) -> bool:
+        """True (and remembers ``now_s``) when ``key`` was not warned about for ``period_s``."""
+        if now_s - self._last.get(key, float("-inf")) < self.period_s:
+            return False
+        self._last[key] = now_s
+        return True

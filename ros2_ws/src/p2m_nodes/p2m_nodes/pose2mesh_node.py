@@ -1,0 +1,54 @@
+"""pose2mesh_node: PoseNet and MeshNet in one process, for the lowest latency.
+
+Subscribes ``keypoints_2d`` and publishes both ``pose_3d`` and ``human_mesh``
+(plus ``human_mesh/topology`` and ``/diagnostics``), running the same stages
+as posenet_node followed by meshnet_node without the DDS hop between them.
+Parameters: those of meshnet_node (the model parameters are shared).
+Use it instead of the posenet_node + meshnet_node pair, not beside it.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+from p2m_msgs.msg import Keypoints2DArray, Pose3DArray
+
+from .meshnet_node import MeshNetNode
+from .node_support import run_node, stamp_seconds
+from .pipeline_stages import PoseLifting
+from .qos import STREAM_QOS
+
+
+class Pose2MeshNode(MeshNetNode):
+    """Keypoints2DArray -> Pose3DArray -> HumanMeshArray in one callback."""
+
+    def __init__(self, node_name: str = "pose2mesh_node") -> None:
+        super().__init__(node_name, subscribe_poses=False)
+        self.lifting = PoseLifting(self.predictor, self.recovery.validation)
+        self.pose_publisher = self.create_publisher(Pose3DArray, "pose_3d", STREAM_QOS)
+        self.create_subscription(Keypoints2DArray, "keypoints_2d", self.on_keypoints, STREAM_QOS)
+
+    def _parameters_changed(self, names: set[str]) -> None:
+        super()._parameters_changed(names)
+        self.lifting.validation = dataclasses.replace(self.recovery.validation)
+
+    def on_keypoints(self, msg: Keypoints2DArray) -> None:
+        self.health.stats.frame_received(self.health.now_s(), stamp_seconds(msg.header.stamp))
+        try:
+            result = self.lifting(msg)
+        except (ValueError, RuntimeError) as error:
+            self.health.failed(error)
+            return
+        self.health.rejected(result.rejections)
+        if result.message is None:
+            return
+        self.pose_publisher.publish(result.message)
+        # The lifted poses passed validation; MeshNet's screening of them is a no-op.
+        self.publish_meshes(result.message)
+
+
+def main(args: list[str] | None = None) -> int:
+    return run_node(Pose2MeshNode, args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
