@@ -15,7 +15,6 @@ The frame maths (:class:`SyntheticPeople`) uses no ROS; the node only times and 
 
 from __future__ import annotations
 
-import array
 import dataclasses
 
 import numpy as np
@@ -34,6 +33,7 @@ from p2m_model.synthesis.detector_noise import DetectorNoiseConfig, synthesize_d
 from p2m_model.synthesis.procedural_motion import ProceduralScene
 from p2m_msgs.msg import HumanMeshArray, Keypoints2DArray, Pose3DArray
 from p2m_nodes.conversions import PersonKeypoints, human_mesh_array_to_msg, keypoints_array_to_msg, pose3d_array_to_msg
+from p2m_nodes.image_conversion import array_to_image
 from p2m_nodes.qos import SENSOR_QOS, STREAM_QOS
 
 FRAME_ID = "camera_optical_frame"
@@ -196,15 +196,6 @@ def camera_info_msg(header: Header, intrinsics: np.ndarray, image_size: tuple[in
     )
 
 
-def rgb8_image_msg(header: Header, image: np.ndarray) -> Image:
-    """sensor_msgs/Image (rgb8) from an (H, W, 3) uint8 array."""
-    height, width = image.shape[:2]
-    return Image(
-        header=header, height=height, width=width, encoding="rgb8", is_bigendian=0, step=3 * width,
-        data=array.array("B", np.ascontiguousarray(image, dtype=np.uint8).tobytes()),
-    )
-
-
 class SyntheticSourceNode(Node):
     """Publishes synthetic people at ``rate_hz``; see the module docstring for the topics."""
 
@@ -264,7 +255,7 @@ class SyntheticSourceNode(Node):
         inputs = [PersonKeypoints(i, "coco17", k.reshape(-1), s) for i, k, s in zip(ids, frame.keypoints, frame.scores)]
         self.camera_info_publisher.publish(camera_info_msg(header, self.people.intrinsics, image_size))
         if frame.image is not None:
-            self.image_publisher.publish(rgb8_image_msg(header, frame.image))
+            self.image_publisher.publish(array_to_image(frame.image, "rgb8", header))
         self.keypoints_publisher.publish(keypoints_array_to_msg(header, image_size, frame.keypoints, frame.scores, ids))
         self.pose_publisher.publish(
             pose3d_array_to_msg(header, image_size, frame.h36m17_joints, inputs, "h36m17", frame.root_positions)
