@@ -61,6 +61,42 @@ def noise_level_percent(keypoints: np.ndarray, keypoints_exact: np.ndarray) -> n
     return 100.0 * error / np.maximum(diagonal, 1e-6)
 
 
+def joint_errors(pred_joints: np.ndarray, gt_joints: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pelvis-aligned per-joint errors and PA-MPJPE of H36M-17 joints.
+
+    Each side is aligned at its own pelvis, so the two may be in different frames
+    (camera frame, root-relative) as long as the axes agree.
+
+    Args:
+        pred_joints: (N, 17, 3) metres.
+        gt_joints: (N, 17, 3) metres.
+
+    Returns:
+        per_joint (N, 17) and pa_mpjpe (N,), millimetres.
+    """
+    pred_joints = np.asarray(pred_joints, dtype=np.float64)
+    gt_joints = np.asarray(gt_joints, dtype=np.float64)
+    per_joint = np.linalg.norm((pred_joints - pred_joints[:, PELVIS:PELVIS + 1])
+                               - (gt_joints - gt_joints[:, PELVIS:PELVIS + 1]), axis=-1)
+    return 1000.0 * per_joint, 1000.0 * pa_mpjpe(pred_joints, gt_joints)
+
+
+def vertex_errors(pred_vertices: np.ndarray, gt_vertices: np.ndarray,
+                  pred_pelvis: np.ndarray, gt_pelvis: np.ndarray) -> np.ndarray:
+    """MPVPE after aligning each mesh at its own pelvis.
+
+    Args:
+        pred_vertices, gt_vertices: (N, V, 3) metres.
+        pred_pelvis, gt_pelvis: (N, 3) metres, H36M-17 joint 0 of each mesh.
+
+    Returns:
+        (N,) millimetres.
+    """
+    pred = np.asarray(pred_vertices, dtype=np.float64) - np.asarray(pred_pelvis, np.float64)[:, None]
+    gt = np.asarray(gt_vertices, dtype=np.float64) - np.asarray(gt_pelvis, np.float64)[:, None]
+    return 1000.0 * mean_point_error(pred, gt)
+
+
 def score_batch(predictor: Pose2MeshPredictor, batch: dict[str, torch.Tensor]) -> SampleErrors:
     """Predict one batch of dataset items and score it against their ground truth.
 
@@ -75,18 +111,14 @@ def score_batch(predictor: Pose2MeshPredictor, batch: dict[str, torch.Tensor]) -
     # Normalization is free of translation and scale, so one call can carry
     # people from different image sizes; image_size is only validated.
     result = predictor.predict(keypoints, scores, tuple(sizes[0]))
-    gt_joints = batch["joints_h36m"].numpy().astype(np.float64)
-    gt_vertices = batch["vertices"].numpy().astype(np.float64)
-    pred_joints = result.joints3d.astype(np.float64)
-    pred_vertices = result.vertices.astype(np.float64)
-    pred_pelvis = pred_joints[:, PELVIS:PELVIS + 1]
-    gt_pelvis = gt_joints[:, PELVIS:PELVIS + 1]
-    joints_error = np.linalg.norm((pred_joints - pred_pelvis) - (gt_joints - gt_pelvis), axis=-1)
+    gt_joints = batch["joints_h36m"].numpy()
+    per_joint, pa = joint_errors(result.joints3d, gt_joints)
     return SampleErrors(
-        mpjpe=1000.0 * joints_error.mean(axis=1),
-        pa_mpjpe=1000.0 * pa_mpjpe(pred_joints, gt_joints),
-        mpvpe=1000.0 * mean_point_error(pred_vertices - pred_pelvis, gt_vertices - gt_pelvis),
-        per_joint=1000.0 * joints_error,
+        mpjpe=per_joint.mean(axis=1),
+        pa_mpjpe=pa,
+        mpvpe=vertex_errors(result.vertices, batch["vertices"].numpy(),
+                            result.joints3d[:, PELVIS], gt_joints[:, PELVIS]),
+        per_joint=per_joint,
         noise_level=noise_level_percent(keypoints, batch["keypoints_exact"].numpy()),
     )
 
