@@ -43,7 +43,7 @@ class Probe(Node):
     def __init__(self, namespace: str = "") -> None:
         super().__init__("pipeline_probe", namespace=namespace)
         self.keypoints = self.create_publisher(Keypoints2DArray, "keypoints_2d", STREAM_QOS)
-        self.camera_info = self.create_publisher(CameraInfo, "/camera/camera_info", STREAM_QOS)
+        self.camera_info = self.create_publisher(CameraInfo, "camera/camera_info", STREAM_QOS)
         self.received: dict[str, list] = {"pose": [], "mesh": [], "markers": [], "topology": [],
                                           "diagnostics": []}
         self.mesh_arrival: dict[tuple[int, int], float] = {}
@@ -198,7 +198,7 @@ def solo_probe(rclpy_context):
 
 
 def test_pose2mesh_node_places_people_with_camera_info(start_node, random_checkpoint, solo_probe):
-    # In a namespace: relative topics move, the absolute camera_info_topic does not.
+    # In a namespace: every topic, camera_info included, moves to /solo.
     probe = solo_probe
     proc = start_node("pose2mesh_node", "-p", f"checkpoint:={random_checkpoint}", "-p", "device:=cpu",
                       "-r", "__ns:=/solo")

@@ -2,7 +2,7 @@
 
 Topics (relative names are namespaced and remappable):
 - sub ``pose_3d`` p2m_msgs/Pose3DArray (reliable, depth 10)
-- sub ``camera_info_topic`` parameter (default ``/camera/camera_info``),
+- sub ``camera_info_topic`` parameter (default ``camera/camera_info``, namespaced),
   sensor_msgs/CameraInfo, sensor-data QoS (best effort matches both reliable
   and best-effort camera drivers); the latest K places people in the camera frame
 - pub ``human_mesh`` p2m_msgs/HumanMeshArray: vertices and mesh-regressed
@@ -32,7 +32,7 @@ from .pipeline_stages import MeshRecovery
 from .qos import LATCHED_QOS, SENSOR_QOS, STREAM_QOS
 
 MESH_PARAMETERS = (
-    ParameterSpec("camera_info_topic", "/camera/camera_info",
+    ParameterSpec("camera_info_topic", "camera/camera_info",
                   "sensor_msgs/CameraInfo of the camera the keypoints come from; its K places "
                   "each person in the camera frame.",
                   lambda value: None if value else "must not be empty", read_only=True),
