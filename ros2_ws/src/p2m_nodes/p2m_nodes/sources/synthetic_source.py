@@ -196,6 +196,42 @@ def camera_info_msg(header: Header, intrinsics: np.ndarray, image_size: tuple[in
     )
 
 
+@dataclasses.dataclass(frozen=True)
+class FrameMessages:
+    """The messages of one frame, all under the same header (image None when not rendered)."""
+
+    camera_info: CameraInfo
+    image: Image | None
+    keypoints: Keypoints2DArray
+    ground_truth_pose: Pose3DArray
+    ground_truth_mesh: HumanMeshArray
+
+
+def frame_messages(header: Header, frame: SyntheticFrame, intrinsics: np.ndarray,
+                   image_size: tuple[int, int], topology: str) -> FrameMessages:
+    """Pack one frame (people numbered 0..N-1) into its messages; also used to write bags.
+
+    Args:
+        header: the one header of every message of the frame.
+        frame: the frame's people and ground truth.
+        intrinsics: (3, 3) K, pixels.
+        image_size: (width, height) pixels.
+        topology: mesh topology id of ``frame.vertices`` (the body-model asset version).
+    """
+    ids = list(range(len(frame.keypoints)))
+    inputs = [PersonKeypoints(i, "coco17", k.reshape(-1), s) for i, k, s in zip(ids, frame.keypoints, frame.scores)]
+    joints_camera = frame.h36m17_joints + frame.root_positions[:, None].astype(np.float32)
+    return FrameMessages(
+        camera_info=camera_info_msg(header, intrinsics, image_size),
+        image=None if frame.image is None else array_to_image(frame.image, "rgb8", header),
+        keypoints=keypoints_array_to_msg(header, image_size, frame.keypoints, frame.scores, ids),
+        ground_truth_pose=pose3d_array_to_msg(header, image_size, frame.h36m17_joints, inputs, "h36m17",
+                                              frame.root_positions),
+        ground_truth_mesh=human_mesh_array_to_msg(header, topology, frame.vertices, joints_camera, "h36m17", ids,
+                                                  frame.root_positions),
+    )
+
+
 class SyntheticSourceNode(Node):
     """Publishes synthetic people at ``rate_hz``; see the module docstring for the topics."""
 
@@ -251,19 +287,13 @@ class SyntheticSourceNode(Node):
             (now.nanoseconds - self.start_ns) * 1e-9, float(self.get_parameter("noise_level").value), publish_image
         )
         image_size = (self.config.image_width, self.config.image_height)
-        ids = list(range(len(frame.keypoints)))
-        inputs = [PersonKeypoints(i, "coco17", k.reshape(-1), s) for i, k, s in zip(ids, frame.keypoints, frame.scores)]
-        self.camera_info_publisher.publish(camera_info_msg(header, self.people.intrinsics, image_size))
-        if frame.image is not None:
-            self.image_publisher.publish(array_to_image(frame.image, "rgb8", header))
-        self.keypoints_publisher.publish(keypoints_array_to_msg(header, image_size, frame.keypoints, frame.scores, ids))
-        self.pose_publisher.publish(
-            pose3d_array_to_msg(header, image_size, frame.h36m17_joints, inputs, "h36m17", frame.root_positions)
-        )
-        self.mesh_publisher.publish(
-            human_mesh_array_to_msg(header, self.topology, frame.vertices, frame.h36m17_joints + frame.root_positions[:, None].astype(np.float32),
-                                    "h36m17", ids, frame.root_positions)
-        )
+        messages = frame_messages(header, frame, self.people.intrinsics, image_size, self.topology)
+        self.camera_info_publisher.publish(messages.camera_info)
+        if messages.image is not None:
+            self.image_publisher.publish(messages.image)
+        self.keypoints_publisher.publish(messages.keypoints)
+        self.pose_publisher.publish(messages.ground_truth_pose)
+        self.mesh_publisher.publish(messages.ground_truth_mesh)
 
 
 def main(args: list[str] | None = None) -> None:
