@@ -35,9 +35,6 @@ DEFAULT_OUT = REPO_ROOT / "out" / "demo"
 PACKAGE = "p2m_nodes"
 # Executables of the other parts, installed by colcon under <prefix>/lib/p2m_nodes.
 RUNNER, RECORDER, CAMERA_SOURCE = "p2m_pipeline", "bag_recorder", "camera_source"
-# Pose2Mesh scores 14 of the 17 H36M joints: pelvis (0), torso (7) and nose (9) are dropped
-# (shared/pose2mesh-reference.md, "Evaluation as released").
-H36M17_SCORED_JOINTS = tuple(j for j in range(17) if j not in (0, 7, 9))
 STARTUP_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 10.0
 RECENT_FRAMES = 90  # about 3 s at 30 Hz: longer than the pipeline's latency
@@ -50,9 +47,6 @@ class DemoConfig:
     seconds: float
     out_dir: Path
     checkpoint: Path
-    num_people: int
-    seed: int
-    noise_level: float
 
 
 def find_executable(name: str) -> Path | None:
@@ -151,7 +145,7 @@ class Collector:
 
     def _score(self, stamp: int) -> None:
         """MPJPE / PA-MPJPE (mm) of every person once both the prediction and the truth are in."""
-        from p2m_model.metrics import mpjpe, pa_mpjpe
+        from p2m_model.evaluation import joint_errors
 
         truth, predicted = self.ground_truth_joints.get(stamp), self.predicted_joints.get(stamp)
         if truth is None or predicted is None:
@@ -161,10 +155,9 @@ class Collector:
         for person_id, joints in predicted.items():
             if person_id not in truth or joints.shape != truth[person_id].shape:
                 continue
-            # Root-align both at the pelvis, then score Pose2Mesh's 14 joints.
-            pred = (joints - joints[:1])[None, H36M17_SCORED_JOINTS]
-            gt = (truth[person_id] - truth[person_id][:1])[None, H36M17_SCORED_JOINTS]
-            self.errors_mm.append((1000.0 * float(mpjpe(pred, gt)[0]), 1000.0 * float(pa_mpjpe(pred, gt)[0])))
+            # The project's protocol (p2m_model.evaluation): all 17 joints, pelvis-aligned.
+            per_joint_mm, pa_mpjpe_mm = joint_errors(joints[None], truth[person_id][None])
+            self.errors_mm.append((float(per_joint_mm.mean()), float(pa_mpjpe_mm[0])))
 
 
 def start(command: list[str], log_path: Path) -> subprocess.Popen:
@@ -210,8 +203,6 @@ def summarize(collector: Collector, config: DemoConfig, wall_s: float, camera_pa
     return {
         "checkpoint": str(config.checkpoint),
         "seconds_requested": config.seconds,
-        "num_people": config.num_people,
-        "noise_level": config.noise_level,
         "frames_in": frames_in,
         "frames_out": frames_out,
         "input_rate_hz": frames_in / duration(collector.keypoint_stamps) if frames_in > 1 else 0.0,
@@ -257,13 +248,13 @@ def write_summary(summary: dict, out_dir: Path) -> None:
         "# p2m demo summary",
         "",
         f"- checkpoint: `{summary['checkpoint']}`",
-        f"- synthetic people: {summary['num_people']}, detector noise level {summary['noise_level']}",
+        "- synthetic source: parameters of p2m_bringup config/pipeline.yaml",
         f"- frames in (keypoints_2d): {summary['frames_in']} at {fmt(summary['input_rate_hz'], ' Hz')}",
         f"- frames out (human_mesh): {summary['frames_out']} at {fmt(summary['output_rate_hz'], ' Hz')}",
         f"- latency, image stamp to mesh received: p50 {fmt(summary['latency_ms_p50'], ' ms')}, "
         f"p95 {fmt(summary['latency_ms_p95'], ' ms')}",
         f"- MPJPE {fmt(summary['mpjpe_mm'], ' mm')}, PA-MPJPE {fmt(summary['pa_mpjpe_mm'], ' mm')} "
-        f"over {summary['people_scored']} person-frames (H36M-17, 14 joints, pelvis-aligned)",
+        f"over {summary['people_scored']} person-frames (H36M-17, pelvis-aligned; p2m_model.evaluation)",
         f"- camera path (astronaut.png): {summary['camera_path']['status']}",
         f"- wall time: {summary['wall_time_s']:.0f} s",
     ]
@@ -295,8 +286,9 @@ def run(config: DemoConfig) -> int:
     collector = Collector()
     recorder = start([str(find_executable(RECORDER)), "--output", str(bag_path)], logs / "recorder.log")
     pipeline = start(
+        # PoseNet and MeshNet in one process: no DDS hop between them.
         [str(find_executable(RUNNER)), "--source", "synthetic", "--checkpoint", str(config.checkpoint),
-         "--num-people", str(config.num_people), "--seed", str(config.seed), "--noise-level", str(config.noise_level)],
+         "--single-process", "true"],
         logs / "pipeline.log",
     )
     try:
@@ -327,9 +319,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=20.0, help="seconds of synthetic frames (default 20)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"output folder (default {DEFAULT_OUT})")
     parser.add_argument("--checkpoint", help="Pose2Mesh checkpoint (.safetensors); default: the shipped one")
-    parser.add_argument("--num-people", type=int, default=2, choices=(1, 2, 3))
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--noise-level", type=float, default=0.5, help="synthetic 2D detector noise, 0-1")
     args = parser.parse_args(argv)
     if args.seconds <= 0:
         parser.error("--seconds must be positive")
@@ -341,7 +330,7 @@ def main(argv: list[str] | None = None) -> int:
               "one with p2m_model.checkpoint.save_checkpoint and pass --checkpoint (its meshes are meaningless).",
               file=sys.stderr)
         return 2
-    return run(DemoConfig(args.seconds, args.out, checkpoint, args.num_people, args.seed, args.noise_level))
+    return run(DemoConfig(args.seconds, args.out, checkpoint))
 
 
 if __name__ == "__main__":
