@@ -54,3 +54,15 @@ def test_foreign_safetensors_without_metadata_refused(tmp_path, toy_asset):
     save_file({"w": torch.zeros(2)}, str(path), metadata={"note": json.dumps("x")})
     with pytest.raises(ValueError, match="foreign.safetensors"):
         load_checkpoint(path, toy_asset)
+
+
+def test_written_files_get_the_usual_permissions(tmp_path):
+    import os
+
+    from p2m_model.atomic_files import write_atomically
+
+    path = write_atomically(tmp_path / "file.bin", lambda temp: open(temp, "wb").write(b"x"))
+    umask = os.umask(0)
+    os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask
+    assert path.read_bytes() == b"x"

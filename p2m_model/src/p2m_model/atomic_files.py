@@ -19,6 +19,10 @@ def write_atomically(path: str | os.PathLike, write: Callable[[str], None]) -> P
     path = Path(path)
     fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
+    # mkstemp makes the file owner-only; give it the permissions open() would.
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(temp_name, 0o666 & ~umask)
     try:
         write(temp_name)
         os.replace(temp_name, path)
