@@ -34,7 +34,8 @@ def noise_table(errors: SampleErrors) -> list[dict[str, Any]]:
     return rows
 
 
-def _plot_per_joint(per_joint_mm: np.ndarray, path: Path) -> None:
+def plot_per_joint(per_joint_mm: np.ndarray, path: Path) -> None:
+    """Bar chart of (17,) mean pelvis-aligned errors per H36M-17 joint, mm, saved to ``path``."""
     figure, axes = plt.subplots(figsize=(9, 3.5))
     axes.bar(range(len(per_joint_mm)), per_joint_mm, color="#4c72b0")
     axes.set_xticks(range(len(per_joint_mm)), H36M17_JOINT_NAMES, rotation=60, ha="right")
@@ -124,7 +125,7 @@ def write_report(output: Path, errors: SampleErrors, predictor: Pose2MeshPredict
     summary = errors.summary()
     per_joint = errors.per_joint.mean(axis=0)
     rows = noise_table(errors)
-    _plot_per_joint(per_joint, output / "per_joint.png")
+    plot_per_joint(per_joint, output / "per_joint.png")
     _plot_noise(rows, output / "error_vs_noise.png")
     order = np.argsort(errors.mpjpe)
     # Typical and hard cases: quantiles 25, 50, 75 and 95 % of MPJPE.
