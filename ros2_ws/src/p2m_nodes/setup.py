@@ -26,6 +26,7 @@ setup(
             "visualizer_node = p2m_nodes.visualizer_node:main",
             "p2m_pipeline = p2m_nodes.pipeline_runner:main",
             "synthetic_source = p2m_nodes.sources.synthetic_source:main",
+            "bag_recorder = p2m_nodes.bag_recorder:main",
         ],
     },
 )
