@@ -193,20 +193,26 @@ def stamp_seconds(stamp) -> float:
     return stamp.sec + stamp.nanosec * 1e-9
 
 
-def run_node(node_factory: Callable[[], Node], args: list[str] | None = None) -> int:
-    """rclpy.init, build the node, spin until Ctrl-C or shutdown; returns the exit code.
+def run_node(node_factory: Callable[[], Node], args: list[str] | None = None,
+             spin: Callable[[Node], None] = rclpy.spin) -> int:
+    """rclpy.init, build the node, ``spin`` it until it returns, Ctrl-C or shutdown; the exit code.
 
-    Startup errors that name a bad input (missing checkpoint, invalid parameter)
-    are printed as one line and give exit code 1 instead of a traceback.
+    Startup errors that name a bad input (missing checkpoint, unwritable output
+    path, invalid parameter) are printed as one line and give exit code 1
+    instead of a traceback.
+
+    Args:
+        spin: runs the node; the default spins until shutdown, a source that
+            ends (file_source) passes one that returns when it is done.
     """
     rclpy.init(args=args)
     node = None
     try:
         node = node_factory()
-        rclpy.spin(node)
+        spin(node)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
-    except (FileNotFoundError, ValueError, InvalidParameterValueException) as error:
+    except (OSError, ValueError, InvalidParameterValueException) as error:
         print(f"{type(error).__name__}: {error}", file=sys.stderr)
         return 1
     finally:

@@ -24,6 +24,12 @@ STREAM_QOS = QoSProfile(
 # Images and camera_info.
 SENSOR_QOS = qos_profile_sensor_data
 
+# Images into a slow consumer (camera_source's detector): best effort like SENSOR_QOS, but
+# only the newest frame waits while a frame is processed; older ones are dropped.
+LATEST_IMAGE_QOS = QoSProfile(
+    history=HistoryPolicy.KEEP_LAST, depth=1,
+    reliability=ReliabilityPolicy.BEST_EFFORT, durability=DurabilityPolicy.VOLATILE)
+
 # /human_mesh/topology: published once, kept for late joiners.
 LATCHED_QOS = QoSProfile(
     history=HistoryPolicy.KEEP_LAST, depth=1,
