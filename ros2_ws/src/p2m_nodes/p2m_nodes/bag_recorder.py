@@ -33,14 +33,11 @@ import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-import rclpy
-from rclpy.exceptions import InvalidParameterValueException
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 
 from .bag_io import BagWriter, normalize_type_name, open_writer
-from .node_support import ParameterSpec, ParameterTable
+from .node_support import ParameterSpec, ParameterTable, run_node
 
 DISCOVERY_PERIOD_S = 0.5
 RECORDING_DEPTH = 100
@@ -158,34 +155,19 @@ class BagRecorderNode(Node):
     def _record(self, topic: str, cdr_bytes: bytes) -> None:
         self.writer.write(topic, self.get_clock().now().nanoseconds, cdr_bytes)
 
-    def close(self) -> None:
-        """Close the bag (idempotent) and log what it holds."""
-        if self.writer is None:
-            return
-        self.writer.close()
-        counts = ", ".join(f"{topic}: {count}" for topic, count in self.writer.message_counts.items())
-        self.get_logger().info(f"closed {self.writer.path} ({counts or 'no messages'})")
-        self.writer = None
+    def destroy_node(self) -> None:
+        """Close the bag (what was written stays readable), log what it holds, destroy."""
+        if self.writer is not None:
+            self.writer.close()
+            counts = ", ".join(f"{topic}: {n}" for topic, n in self.writer.message_counts.items())
+            self.get_logger().info(f"closed {self.writer.path} ({counts or 'no messages'})")
+            self.writer = None
+        super().destroy_node()
 
 
 def main(args: list[str] | None = None) -> int:
     """Record until SIGINT/SIGTERM; exit code 1 with one line when the bag cannot be created."""
-    rclpy.init(args=args)
-    node = None
-    try:
-        node = BagRecorderNode()
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    except (OSError, ValueError, InvalidParameterValueException) as error:
-        print(f"bag_recorder: {type(error).__name__}: {error}", file=sys.stderr)
-        return 1
-    finally:
-        if node is not None:
-            node.close()
-            node.destroy_node()
-        rclpy.try_shutdown()
-    return 0
+    return run_node(BagRecorderNode, args)
 
 
 if __name__ == "__main__":
