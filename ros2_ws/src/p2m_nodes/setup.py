@@ -27,6 +27,8 @@ setup(
             "p2m_pipeline = p2m_nodes.pipeline_runner:main",
             "synthetic_source = p2m_nodes.sources.synthetic_source:main",
             "bag_recorder = p2m_nodes.bag_recorder:main",
+            "camera_source = p2m_nodes.sources.camera_source:main",
+            "file_source = p2m_nodes.sources.file_source:main",
         ],
     },
 )

@@ -1,0 +1,105 @@
+"""camera_source over real Fast DDS: images from a separate process, keypoints back."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+pytest.importorskip("rclpy")  # needs the ROS environment (make test / tools/ros_env.sh)
+pytest.importorskip("mediapipe")
+pytest.importorskip("skimage")
+
+from p2m_model.skeletons import COCO17_JOINT_NAMES  # noqa: E402
+
+SOURCE = """
+import sys
+from p2m_nodes.sources.camera_source import main
+sys.exit(main(["--ros-args", "-p", "static_image_mode:=true"]))
+"""
+
+# Publishes astronaut.png as rgb8, bgr8 (padded rows), an unsupported encoding, and mono8
+# (camera.png), one at a time, waiting for each answer; prints what came back.
+CAMERA = """
+import array, json, time
+import numpy as np, skimage.data
+import rclpy
+from diagnostic_msgs.msg import DiagnosticArray
+from sensor_msgs.msg import Image
+from std_msgs.msg import Header
+from p2m_msgs.msg import Keypoints2DArray
+from p2m_nodes.image_conversion import array_to_image
+from p2m_nodes.qos import SENSOR_QOS, STREAM_QOS
+
+rclpy.init()
+node = rclpy.create_node("camera_probe")
+publisher = node.create_publisher(Image, "camera/image_raw", SENSOR_QOS)
+received, diagnostics = [], []
+node.create_subscription(Keypoints2DArray, "keypoints_2d", lambda m: received.append({
+    "stamp": [m.header.stamp.sec, m.header.stamp.nanosec], "frame_id": m.header.frame_id,
+    "size": [m.image_width, m.image_height], "ids": [p.person_id for p in m.people],
+    "keypoints": [list(p.keypoints) for p in m.people], "scores": [list(p.scores) for p in m.people]}),
+    STREAM_QOS)
+node.create_subscription(DiagnosticArray, "/diagnostics", lambda m: diagnostics.extend(
+    {kv.key: kv.value for kv in s.values} for s in m.status if s.name.endswith("camera_source")), STREAM_QOS)
+
+def spin_until(condition, timeout_s):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and not condition():
+        rclpy.spin_once(node, timeout_sec=0.05)
+
+spin_until(lambda: publisher.get_subscription_count() > 0, 30)
+time.sleep(0.5)
+astronaut = skimage.data.astronaut()
+camera = skimage.data.camera()
+padded_bgr = array_to_image(astronaut[..., ::-1], "bgr8")
+rows = np.frombuffer(padded_bgr.data, np.uint8).reshape(512, -1)
+padded_bgr.data = array.array("B", np.concatenate([rows, np.zeros((512, 8), np.uint8)], 1).tobytes())
+padded_bgr.step += 8
+unsupported = array_to_image(camera, "mono8")
+unsupported.encoding = "yuv422"
+frames = [(array_to_image(astronaut, "rgb8"), 1), (padded_bgr, 1), (unsupported, 0),
+          (array_to_image(camera, "mono8"), 1)]
+for index, (image, answers) in enumerate(frames):
+    image.header = Header(frame_id="camera_optical_frame")
+    image.header.stamp.sec, image.header.stamp.nanosec = 1000 + index, 123
+    expected = len(received) + answers
+    for attempt in range(5 if answers else 1):  # best effort: resend until answered
+        publisher.publish(image)
+        spin_until(lambda: len(received) >= expected, 3.0 if answers else 1.0)
+        if len(received) >= expected:
+            break
+spin_until(lambda: any(d.get("rejected_unsupported_encoding") for d in diagnostics), 5)
+print(json.dumps({"received": received, "diagnostics": diagnostics[-1:]}))
+node.destroy_node()
+rclpy.shutdown()
+"""
+
+JOINT = {name: index for index, name in enumerate(COCO17_JOINT_NAMES)}
+
+
+def test_camera_source_publishes_keypoints_with_the_image_header(spawn_python) -> None:
+    source = spawn_python(SOURCE)
+    probe = spawn_python(CAMERA)
+    out, _ = probe.communicate(timeout=120)
+    assert probe.returncode == 0, probe.stderr_path.read_text()
+    assert source.poll() is None, source.stderr_path.read_text()
+    result = json.loads(out)
+    received = result["received"]
+    # The unsupported frame (stamp 1002) has no answer; every other frame has one or more
+    # (a best-effort resend can be answered twice), all with the image's own header.
+    stamps = {tuple(message["stamp"]) for message in received}
+    assert stamps == {(1000, 123), (1001, 123), (1003, 123)}, source.stderr_path.read_text()
+    for message in received:
+        assert message["frame_id"] == "camera_optical_frame"
+        assert message["size"] == [512, 512]
+        assert message["ids"] == [-1]
+        points = np.array(message["keypoints"][0]).reshape(17, 2)
+        scores = np.array(message["scores"][0])
+        assert scores[JOINT["nose"]] > 0.8
+        assert points[JOINT["nose"], 1] < points[[JOINT["left_shoulder"], JOINT["right_shoulder"]], 1].mean()
+    by_stamp = {tuple(m["stamp"]): np.array(m["keypoints"][0]) for m in received}
+    # rgb8 and padded bgr8 of the same photograph give the same detection.
+    np.testing.assert_allclose(by_stamp[(1000, 123)], by_stamp[(1001, 123)], atol=1.0)
+    assert "unsupported encoding 'yuv422'" in source.stderr_path.read_text()
+    assert int(result["diagnostics"][0]["rejected_unsupported_encoding"]) >= 1
