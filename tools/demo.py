@@ -5,7 +5,7 @@ What it does (``make demo``, or ``tools/ros_env.sh python tools/demo.py``):
    (``p2m_pipeline``) and the bag recorder, for ``--seconds`` of frames;
 2. runs the camera path once: skimage's astronaut.png published as an Image to camera_source;
 3. listens to every topic itself, then writes into ``--out`` (default ``out/demo``):
-   ``demo.mcap`` (the recording), ``overlay.png`` (recovered meshes over the rendered camera
+   ``demo/demo.mcap`` (the rosbag2 recording of every topic), ``overlay.png`` (recovered meshes over the rendered camera
    image, next to the ground truth; and over astronaut.png), ``summary.md`` and
    ``summary.json`` (frames in/out, rates, latency p50/p95, MPJPE / PA-MPJPE against the
    synthetic ground truth).
@@ -22,6 +22,7 @@ import collections
 import dataclasses
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -37,6 +38,13 @@ PACKAGE = "p2m_nodes"
 RUNNER, RECORDER, CAMERA_SOURCE = "p2m_pipeline", "bag_recorder", "camera_source"
 STARTUP_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 10.0
+CAMERA_PATH_TIMEOUT_S = 90.0
+IMAGE_REPEAT_S = 1.0
+# Every topic of the demo, recorded into the bag (bag_recorder's default is the pipeline outputs only).
+RECORDED_TOPICS = (
+    "keypoints_2d", "pose_3d", "human_mesh", "human_mesh/topology", "human_mesh/markers",
+    "ground_truth/pose_3d", "ground_truth/human_mesh", "camera/camera_info", "camera/image_raw", "/diagnostics",
+)
 RECENT_FRAMES = 90  # about 3 s at 30 Hz: longer than the pipeline's latency
 
 
@@ -89,7 +97,9 @@ class Collector:
         # The last RECENT_FRAMES frames' image and true meshes, to pair with late predictions.
         self.recent: collections.OrderedDict[int, dict] = collections.OrderedDict()
         self.drawable: dict | None = None  # the latest frame with image, truth and prediction
-        self.camera_info: np.ndarray | None = None
+        self.watched_stamps: set[int] = set()  # frames the demo published itself (camera path)
+        self.watched_meshes: dict[int, np.ndarray] = {}
+        self.intrinsics: collections.OrderedDict[int, np.ndarray] = collections.OrderedDict()  # K per frame
         self.errors_mm: list[tuple[float, float]] = []
         subscribe = self.node.create_subscription
         subscribe(Keypoints2DArray, "keypoints_2d", self._on_keypoints, STREAM_QOS)
@@ -126,16 +136,21 @@ class Collector:
         stamp = self._stamp(msg)
         self.mesh_receipts.append((stamp, self.clock.now().nanoseconds))
         people = human_meshes_from_msg(msg)
+        # Root-relative output (root unknown) would be drawn at a made-up place: left out.
+        placed = [np.array(m.vertices) for m in people if np.all(np.isfinite(m.root_position))]
+        if stamp in self.watched_stamps:
+            self.watched_meshes[stamp] = np.stack(placed) if placed else np.zeros((0, 0, 3))
+            return
         self.predicted_joints[stamp] = {m.person_id: np.array(m.joints) for m in people}
         self._score(stamp)
         frame = self.recent.get(stamp)
-        # Root-relative output (root unknown) would be drawn at a made-up place: left out.
-        placed = [np.array(m.vertices) for m in people if np.all(np.isfinite(m.root_position))]
-        if frame is not None and "truth" in frame and placed:
-            self.drawable = dict(frame, predicted=np.stack(placed))
+        if frame is not None and "truth" in frame and placed and stamp in self.intrinsics:
+            self.drawable = dict(frame, predicted=np.stack(placed), intrinsics=self.intrinsics[stamp])
 
     def _on_camera_info(self, msg) -> None:
-        self.camera_info = np.array(msg.k).reshape(3, 3)
+        self.intrinsics[self._stamp(msg)] = np.array(msg.k).reshape(3, 3)
+        while len(self.intrinsics) > RECENT_FRAMES:
+            self.intrinsics.popitem(last=False)
 
     def _on_image(self, msg) -> None:
         image = np.frombuffer(bytes(msg.data), np.uint8).reshape(msg.height, msg.width, 3).copy()
@@ -226,10 +241,10 @@ def write_overlay(collector: Collector, camera_panels: list[np.ndarray], path: P
     from p2m_model.mesh_rendering import overlay
 
     frame = collector.drawable
-    if frame is None or collector.camera_info is None:
+    if frame is None:
         return False
     faces = BodyModelAsset.load().faces
-    image, intrinsics = frame["image"], collector.camera_info
+    image, intrinsics = frame["image"], frame["intrinsics"]
     left = overlay(image, frame["predicted"], faces, intrinsics, (90, 140, 255), 0.7)
     right = overlay(image, frame["truth"], faces, intrinsics, (90, 220, 120), 0.7)
     rows = [np.concatenate([left, right], axis=1)]
@@ -262,29 +277,86 @@ def write_summary(summary: dict, out_dir: Path) -> None:
 
 
 def run_camera_path(collector: Collector, config: DemoConfig, logs: Path) -> tuple[dict, list[np.ndarray]]:
-    """astronaut.png through camera_source and the pipeline; the panel of its recovered mesh."""
-    executable = find_executable(CAMERA_SOURCE)
-    if executable is None:
-        return {"status": f"not run: the {CAMERA_SOURCE} executable is not installed"}, []
-    return {"status": f"not run: {CAMERA_SOURCE} is installed but its input interface is not wired here yet"}, []
+    """astronaut.png (skimage) as an Image to camera_source (MediaPipe) and the model.
+
+    The image is republished every ``IMAGE_REPEAT_S`` with a fresh stamp until a mesh for one
+    of those stamps comes back. Its CameraInfo is an assumption (focal = image width, about a
+    53 deg field of view): the photo's real intrinsics are unknown.
+
+    Returns:
+        The status for the summary, and the overlay panel (empty when no mesh came back).
+    """
+    from sensor_msgs.msg import CameraInfo, Image
+    from skimage import data
+    from std_msgs.msg import Header
+
+    from p2m_model.body_model_asset import BodyModelAsset
+    from p2m_model.mesh_rendering import overlay
+    from p2m_nodes.image_conversion import array_to_image
+    from p2m_nodes.qos import SENSOR_QOS, STREAM_QOS
+
+    image = data.astronaut()  # (512, 512, 3) uint8 RGB, public domain (NASA)
+    height, width = image.shape[:2]
+    intrinsics = np.array([[width, 0.0, width / 2.0], [0.0, width, height / 2.0], [0.0, 0.0, 1.0]])
+    image_publisher = collector.node.create_publisher(Image, "camera/image_raw", SENSOR_QOS)
+    info_publisher = collector.node.create_publisher(CameraInfo, "camera/camera_info", STREAM_QOS)
+    pipeline = start(
+        [str(find_executable(RUNNER)), "--source", "camera", "--checkpoint", str(config.checkpoint),
+         "--single-process", "true"],
+        logs / "camera_pipeline.log",
+    )
+    last_sent = 0.0
+
+    def publish_when_due() -> bool:
+        nonlocal last_sent
+        if time.monotonic() - last_sent >= IMAGE_REPEAT_S:
+            now = collector.clock.now()
+            header = Header(stamp=now.to_msg(), frame_id="camera_optical_frame")
+            collector.watched_stamps.add(now.nanoseconds)
+            info = CameraInfo(header=header, width=width, height=height, distortion_model="plumb_bob",
+                              d=[0.0] * 5, k=intrinsics.reshape(-1).tolist(), r=np.eye(3).reshape(-1).tolist(),
+                              p=np.concatenate([intrinsics, np.zeros((3, 1))], axis=1).reshape(-1).tolist())
+            info_publisher.publish(info)
+            image_publisher.publish(array_to_image(image, "rgb8", header))
+            last_sent = time.monotonic()
+        return bool(collector.watched_meshes)
+
+    try:
+        spin_for(collector, CAMERA_PATH_TIMEOUT_S, "camera path (astronaut.png)", until=publish_when_due)
+    finally:
+        stop(pipeline)
+    if not collector.watched_meshes:
+        return {"status": f"no mesh within {CAMERA_PATH_TIMEOUT_S:.0f} s (see {logs / 'camera_pipeline.log'})"}, []
+    meshes = next(iter(collector.watched_meshes.values()))
+    if not len(meshes):
+        return {"status": "a frame came back without a placed mesh (no person found, or root unknown)"}, [image]
+    faces = BodyModelAsset.load().faces
+    panel = overlay(image, meshes, faces, intrinsics, (90, 140, 255), 0.7)
+    return {"status": f"ok, {len(meshes)} mesh(es), assumed focal {width} px"}, [np.concatenate([image, panel], axis=1)]
 
 
 def run(config: DemoConfig) -> int:
     import rclpy
 
-    missing = [name for name in (RUNNER, RECORDER) if find_executable(name) is None]
+    missing = [name for name in (RUNNER, RECORDER, CAMERA_SOURCE) if find_executable(name) is None]
     if missing:
         print(f"demo: cannot run, not installed in the workspace: {', '.join(missing)} "
               f"(run `make build`; if they are still missing, those parts have not landed yet)", file=sys.stderr)
         return 1
     config.out_dir.mkdir(parents=True, exist_ok=True)
-    bag_path = config.out_dir / "demo.mcap"
+    bag_dir = config.out_dir / "demo"  # rosbag2 layout: demo/demo.mcap + metadata.yaml
     logs = config.out_dir / "logs"
     logs.mkdir(exist_ok=True)
     wall_start = time.monotonic()
     rclpy.init()
     collector = Collector()
-    recorder = start([str(find_executable(RECORDER)), "--output", str(bag_path)], logs / "recorder.log")
+    if bag_dir.exists():  # the recorder refuses an existing bag; this folder is the demo's own output
+        shutil.rmtree(bag_dir)
+    recorder = start(
+        [str(find_executable(RECORDER)), "--ros-args", "-p", f"output:={bag_dir}",
+         "-p", f"topics:=[{','.join(RECORDED_TOPICS)}]"],
+        logs / "recorder.log",
+    )
     pipeline = start(
         # PoseNet and MeshNet in one process: no DDS hop between them.
         [str(find_executable(RUNNER)), "--source", "synthetic", "--checkpoint", str(config.checkpoint),
@@ -311,7 +383,11 @@ def run(config: DemoConfig) -> int:
     if not drew:
         print("demo: no frame had an image, ground truth and a prediction: overlay.png not written", file=sys.stderr)
         return 1
-    return 0 if bag_path.exists() else 1
+    bags = sorted(bag_dir.glob("*.mcap"))
+    print(f"demo: bag {bags[0] if bags else 'NOT WRITTEN'}, overlay {config.out_dir / 'overlay.png'}")
+    if not bags:
+        return 1
+    return 0 if camera_path["status"].startswith("ok") else 1
 
 
 def main(argv: list[str] | None = None) -> int:
