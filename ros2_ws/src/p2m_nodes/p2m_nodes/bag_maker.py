@@ -16,10 +16,9 @@ Sources (no ROS graph runs):
 - ``dataset``: bodies of generated shards (``p2m_model.synthesis``) seen through the
   dataset's fixed random cameras and detector noise, one body per frame.
 
-Version 8 because Humble's ``ros2 bag play`` rejects version 9 metadata
-(/work/shared/ros2-from-pypi.md). Message definitions are stored as ros2msg text
-with their dependencies (rosbags generates them from the installed p2m_msgs .msg
-files), so any ROS 2 install with p2m_msgs built plays the bag.
+Written by :mod:`p2m_nodes.bag_io`: format version 8 (what Humble's ``ros2 bag play``
+parses), message definitions as ros2msg text with their dependencies, generated from
+the installed p2m_msgs .msg files, so any ROS 2 install with p2m_msgs built plays the bag.
 """
 from __future__ import annotations
 
@@ -31,17 +30,13 @@ from pathlib import Path
 
 import numpy as np
 from rclpy.serialization import serialize_message
-from rosbags.rosbag2 import StoragePlugin, Writer
-from rosbags.typesys import Stores, get_types_from_msg, get_typestore
-from rosbags.typesys.store import Typestore
 from std_msgs.msg import Header
 from tqdm import tqdm
 
+from .bag_io import open_writer
 from .sources.synthetic_source import (FRAME_ID, SyntheticFrame, SyntheticSourceConfig,
                                        frame_messages)
 
-MSG_PACKAGE = "p2m_msgs"
-BAG_VERSION = 8
 DEFAULT_START_TIME_S = 1_700_000_000.0  # fixed, so the same command writes the same bag
 
 KEYPOINTS_TOPIC = "/keypoints_2d"
@@ -94,26 +89,6 @@ class BagContents:
             raise ValueError(f"mesh_every must be >= 0, got {self.mesh_every}")
 
 
-def p2m_typestore() -> Typestore:
-    """A rosbags typestore with Humble's standard types plus the installed p2m_msgs types.
-
-    Raises:
-        FileNotFoundError: p2m_msgs is not installed (build the workspace, source it).
-    """
-    from ament_index_python.packages import PackageNotFoundError, get_package_share_directory
-
-    try:
-        msg_dir = Path(get_package_share_directory(MSG_PACKAGE)) / "msg"
-    except PackageNotFoundError as error:
-        raise FileNotFoundError(f"{MSG_PACKAGE} is not installed: {error}") from error
-    typestore = get_typestore(Stores.ROS2_HUMBLE)
-    types = {}
-    for path in sorted(msg_dir.glob("*.msg")):
-        types.update(get_types_from_msg(path.read_text(), f"{MSG_PACKAGE}/msg/{path.stem}"))
-    typestore.register(types)
-    return typestore
-
-
 def frame_records(frame: BagFrame, topology: str, index: int,
                   contents: BagContents) -> Iterator[tuple[str, bytes]]:
     """(topic, CDR bytes) of one frame's messages, in publishing order (camera first)."""
@@ -138,21 +113,15 @@ def write_bag(path: Path, frames: Iterable[BagFrame], topology: str, contents: B
 
     Raises:
         FileExistsError: ``path`` exists (rosbag2 never overwrites).
+        FileNotFoundError: p2m_msgs is not installed, or the parent folder is missing.
     """
-    path = Path(path)
-    if path.exists():
-        raise FileExistsError(f"bag output exists: {path}")
-    typestore = p2m_typestore()
-    with Writer(path, version=BAG_VERSION, storage_plugin=StoragePlugin.MCAP) as writer:
-        connections = {}
+    with open_writer(path) as writer:
         for index, frame in enumerate(tqdm(frames, total=total, desc="bag", unit="frame",
                                            disable=not progress)):
             for topic, data in frame_records(frame, topology, index, contents):
-                if topic not in connections:
-                    connections[topic] = writer.add_connection(topic, TOPICS[topic][0],
-                                                               typestore=typestore)
-                writer.write(connections[topic], frame.stamp_ns, data)
-    return path
+                writer.add_topic(topic, TOPICS[topic][0])  # once per topic
+                writer.write(topic, frame.stamp_ns, data)
+    return writer.path
 
 
 def frame_stamps_ns(count: int, rate_hz: float, start_time_s: float) -> np.ndarray:
