@@ -35,7 +35,7 @@ BUILD_STAMP := $(WS)/install/.stamp-build
 WS_SOURCES := $(shell find $(WS)/src $(ROOT)/launch -type f \
 	-not -path '*/__pycache__/*' -not -name '*.pyc' -not -path '*.egg-info/*' 2>/dev/null)
 
-.PHONY: venv build test demo clean
+.PHONY: venv build test demo clean eval
 
 venv: $(MODEL_STAMP)
 
@@ -46,6 +46,16 @@ test: $(BUILD_STAMP)
 
 demo: $(BUILD_STAMP)
 	cd $(ROOT) && $(ENV) python tools/demo.py
+
+# Replay a bag through the live pipeline (p2m_pipeline --source none) over DDS and score
+# it against the bag's ground truth: report in out/eval (docs/evaluation.md).
+# EVAL_CHECKPOINT empty = the shipped checkpoint; --lockstep so a slow CPU drops no frame.
+EVAL_BAG ?= $(ROOT)/tests/data/bags/sample
+EVAL_CHECKPOINT ?=
+EVAL_ARGS ?= --lockstep
+eval: $(BUILD_STAMP)
+	cd $(ROOT) && $(ENV) python -m p2m_nodes.evaluator_node --replay $(EVAL_BAG) \
+		--output $(ROOT)/out/eval $(if $(EVAL_CHECKPOINT),--checkpoint $(EVAL_CHECKPOINT)) $(EVAL_ARGS)
 
 clean:
 	rm -rf $(VENV) $(WS)/build $(WS)/install $(WS)/log
