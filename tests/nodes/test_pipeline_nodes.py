@@ -183,7 +183,9 @@ def test_bad_frame_then_good_frame(split_pipeline, probe):
             for status in array.status:
                 values = {kv.key: kv.value for kv in status.values}
                 if status.name.endswith("posenet_node") and int(values.get("rejected_non_finite", 0)) >= 2:
-                    return status.level == b"\x01"
+                    # WARN for the rejections, unless a slow, loaded machine made it report
+                    # latency (WARN or ERROR) first; never OK.
+                    return status.level in (b"\x01", b"\x02")
         return False
 
     assert spin_until(probe, posenet_counted, 5.0)
