@@ -249,16 +249,20 @@ def _score_rows(scores: list[PersonScore]) -> list[dict[str, Any]]:
 
 
 def _plot_over_time(scores: list[PersonScore], path: Path) -> None:
+    """Per-frame mean over people of each error against the header stamp."""
     start = scores[0].stamp_ns
+    stamps = sorted({s.stamp_ns for s in scores})
     figure, axes = plt.subplots(figsize=(9, 3.5))
     for name, label in (("mpjpe_mm", "MPJPE"), ("pa_mpjpe_mm", "PA-MPJPE"), ("mpvpe_mm", "MPVPE")):
-        times = [(s.stamp_ns - start) * 1e-9 for s in scores if math.isfinite(getattr(s, name))]
-        values = [getattr(s, name) for s in scores if math.isfinite(getattr(s, name))]
+        means = [np.mean([getattr(s, name) for s in scores if s.stamp_ns == stamp])
+                 for stamp in stamps]
+        times = [(stamp - start) * 1e-9 for stamp, value in zip(stamps, means) if np.isfinite(value)]
+        values = [value for value in means if np.isfinite(value)]
         if values:
             axes.plot(times, values, marker=".", lw=0.8, ls="-" if name != "mpvpe_mm" else "none",
                       label=label)
-    axes.set_xlabel("time since the first frame (s)")
-    axes.set_ylabel("error per person (mm)")
+    axes.set_xlabel("header stamp - first stamp (s)")
+    axes.set_ylabel("mean error over people (mm)")
     axes.legend()
     axes.grid(alpha=0.3)
     figure.tight_layout()
