@@ -170,9 +170,9 @@ class Collector:
         for person_id, joints in predicted.items():
             if person_id not in truth or joints.shape != truth[person_id].shape:
                 continue
-            # The project's protocol (p2m_model.evaluation): all 17 joints, pelvis-aligned.
-            per_joint_mm, pa_mpjpe_mm = joint_errors(joints[None], truth[person_id][None])
-            self.errors_mm.append((float(per_joint_mm.mean()), float(pa_mpjpe_mm[0])))
+            # The project's protocol (p2m_model.evaluation): pelvis-aligned, 14 joints.
+            _, mpjpe_mm, pa_mpjpe_mm = joint_errors(joints[None], truth[person_id][None])
+            self.errors_mm.append((float(mpjpe_mm[0]), float(pa_mpjpe_mm[0])))
 
 
 def start(command: list[str], log_path: Path) -> subprocess.Popen:

@@ -1,9 +1,10 @@
 """Scoring a predictor on a dataset of people with ground truth: per-sample errors.
 
-Protocol (Pose2Mesh, Choi et al. 2020, Sec. 4, for Human3.6M and 3DPW):
-MPJPE and MPVPE after aligning prediction and ground truth at their pelvis,
-PA-MPJPE after a similarity Procrustes alignment. The pelvis is joint 0 of the
-H36M-17 joints regressed from each mesh, so both sides use the same definition.
+Protocol (Pose2Mesh, Choi et al. 2020, Sec. 4, and its released Human3.6M
+evaluation): MPJPE and MPVPE after aligning prediction and ground truth at their
+pelvis, PA-MPJPE after a similarity Procrustes alignment; joint errors over 14 of
+the H36M-17 joints (pelvis, torso and nose left out, as released). The pelvis is
+joint 0 of the H36M-17 joints regressed from each mesh, on both sides.
 The same code scores validation during training and the evaluation CLI, and it
 runs the model through :class:`Pose2MeshPredictor`, the path users call.
 """
@@ -19,6 +20,8 @@ from .metrics import mean_point_error, pa_mpjpe
 from .predictor import Pose2MeshPredictor
 
 PELVIS = 0  # index of "pelvis" in H36M-17
+# H36M-17 joints scored by MPJPE / PA-MPJPE: all but pelvis, torso (7) and nose (9).
+SCORED_JOINTS = tuple(j for j in range(17) if j not in (PELVIS, 7, 9))
 
 
 @dataclass
@@ -26,10 +29,10 @@ class SampleErrors:
     """Errors of N samples, millimetres.
 
     Attributes:
-        mpjpe: (N,) pelvis-aligned H36M-17 joints.
-        pa_mpjpe: (N,) after similarity Procrustes.
+        mpjpe: (N,) pelvis-aligned, mean over ``SCORED_JOINTS``.
+        pa_mpjpe: (N,) after similarity Procrustes of ``SCORED_JOINTS``.
         mpvpe: (N,) pelvis-aligned vertices.
-        per_joint: (N, 17) pelvis-aligned joint errors.
+        per_joint: (N, 17) pelvis-aligned errors of all H36M-17 joints.
         noise_level: (N,) mean 2D detection error over joints, as a percentage of
             the diagonal of the exact keypoints' bounding box (how hard the input was).
     """
@@ -61,24 +64,28 @@ def noise_level_percent(keypoints: np.ndarray, keypoints_exact: np.ndarray) -> n
     return 100.0 * error / np.maximum(diagonal, 1e-6)
 
 
-def joint_errors(pred_joints: np.ndarray, gt_joints: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Pelvis-aligned per-joint errors and PA-MPJPE of H36M-17 joints.
+def joint_errors(pred_joints: np.ndarray, gt_joints: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pelvis-aligned per-joint errors, MPJPE and PA-MPJPE of H36M-17 joints.
 
     Each side is aligned at its own pelvis, so the two may be in different frames
-    (camera frame, root-relative) as long as the axes agree.
+    (camera frame, root-relative) as long as the axes agree. MPJPE and PA-MPJPE
+    cover ``SCORED_JOINTS``.
 
     Args:
         pred_joints: (N, 17, 3) metres.
         gt_joints: (N, 17, 3) metres.
 
     Returns:
-        per_joint (N, 17) and pa_mpjpe (N,), millimetres.
+        per_joint (N, 17), mpjpe (N,) and pa_mpjpe (N,), millimetres.
     """
     pred_joints = np.asarray(pred_joints, dtype=np.float64)
     gt_joints = np.asarray(gt_joints, dtype=np.float64)
-    per_joint = np.linalg.norm((pred_joints - pred_joints[:, PELVIS:PELVIS + 1])
-                               - (gt_joints - gt_joints[:, PELVIS:PELVIS + 1]), axis=-1)
-    return 1000.0 * per_joint, 1000.0 * pa_mpjpe(pred_joints, gt_joints)
+    per_joint = 1000.0 * np.linalg.norm((pred_joints - pred_joints[:, PELVIS:PELVIS + 1])
+                                        - (gt_joints - gt_joints[:, PELVIS:PELVIS + 1]), axis=-1)
+    scored = list(SCORED_JOINTS)
+    pa = 1000.0 * pa_mpjpe(pred_joints[:, scored], gt_joints[:, scored])
+    return per_joint, per_joint[:, scored].mean(axis=1), pa
 
 
 def vertex_errors(pred_vertices: np.ndarray, gt_vertices: np.ndarray,
@@ -112,9 +119,9 @@ def score_batch(predictor: Pose2MeshPredictor, batch: dict[str, torch.Tensor]) -
     # people from different image sizes; image_size is only validated.
     result = predictor.predict(keypoints, scores, tuple(sizes[0]))
     gt_joints = batch["joints_h36m"].numpy()
-    per_joint, pa = joint_errors(result.joints3d, gt_joints)
+    per_joint, mpjpe, pa = joint_errors(result.joints3d, gt_joints)
     return SampleErrors(
-        mpjpe=per_joint.mean(axis=1),
+        mpjpe=mpjpe,
         pa_mpjpe=pa,
         mpvpe=vertex_errors(result.vertices, batch["vertices"].numpy(),
                             result.joints3d[:, PELVIS], gt_joints[:, PELVIS]),

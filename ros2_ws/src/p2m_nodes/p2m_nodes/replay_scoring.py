@@ -203,9 +203,9 @@ class ReplayScorer:
     def _pair(self, key: Key) -> None:
         if key in self._gt_joints and key in self._outputs and key not in self._scores:
             joints, latency = self._outputs[key]
-            per_joint, pa = joint_errors(joints[None], self._gt_joints[key][None])
+            per_joint, mpjpe, pa = joint_errors(joints[None], self._gt_joints[key][None])
             self._scores[key] = PersonScore(
-                stamp_ns=key[0], person_id=key[1], mpjpe_mm=float(per_joint.mean()),
+                stamp_ns=key[0], person_id=key[1], mpjpe_mm=float(mpjpe[0]),
                 pa_mpjpe_mm=float(pa[0]), mpvpe_mm=math.nan, per_joint_mm=per_joint[0],
                 latency_s=latency)
         score = self._scores.get(key)

@@ -1,0 +1,65 @@
+"""Scoring through the predictor: hand-built ground truth gives known errors."""
+import numpy as np
+import pytest
+import torch
+
+from p2m_model.body_model_asset import BodyModelAsset
+from p2m_model.cascade import Pose2MeshNet
+from p2m_model.config import Pose2MeshConfig
+from p2m_model.evaluation import SCORED_JOINTS, noise_level_percent, score_batch
+from p2m_model.predictor import Pose2MeshPredictor
+
+
+@pytest.fixture(scope="module")
+def predictor_and_batch():
+    torch.manual_seed(0)
+    asset = BodyModelAsset.load()
+    predictor = Pose2MeshPredictor(Pose2MeshNet(Pose2MeshConfig(), asset.hierarchy), asset, "cpu")
+    rng = np.random.default_rng(0)
+    keypoints = rng.uniform(100, 400, size=(3, 17, 2)).astype(np.float32)
+    scores = rng.uniform(0.5, 1.0, size=(3, 17)).astype(np.float32)
+    result = predictor.predict(keypoints, scores, (640, 480))
+    batch = {"keypoints": torch.from_numpy(keypoints), "scores": torch.from_numpy(scores),
+             "keypoints_exact": torch.from_numpy(keypoints),
+             "image_size": torch.tensor([[640.0, 480.0]] * 3),
+             "joints_h36m": torch.from_numpy(result.joints3d),
+             "vertices": torch.from_numpy(result.vertices)}
+    return predictor, batch
+
+
+def _with_truth(batch, transform):
+    changed = dict(batch)
+    changed["joints_h36m"] = transform(batch["joints_h36m"])
+    changed["vertices"] = transform(batch["vertices"])
+    return changed
+
+
+def test_truth_equal_to_the_prediction_scores_zero(predictor_and_batch):
+    predictor, batch = predictor_and_batch
+    errors = score_batch(predictor, batch)
+    for name in ("mpjpe", "pa_mpjpe", "mpvpe"):
+        np.testing.assert_allclose(getattr(errors, name), 0.0, atol=1e-3)
+    assert errors.per_joint.shape == (3, 17)
+
+
+def test_a_shifted_truth_scores_zero_after_pelvis_alignment(predictor_and_batch):
+    predictor, batch = predictor_and_batch
+    errors = score_batch(predictor, _with_truth(batch, lambda x: x + torch.tensor([0.3, -0.2, 1.0])))
+    np.testing.assert_allclose(errors.mpjpe, 0.0, atol=1e-3)
+    np.testing.assert_allclose(errors.mpvpe, 0.0, atol=1e-3)
+
+
+def test_a_scaled_truth_has_zero_pa_mpjpe_and_the_known_mpjpe(predictor_and_batch):
+    predictor, batch = predictor_and_batch
+    pelvis = batch["joints_h36m"][:, :1]
+    errors = score_batch(predictor, _with_truth(batch, lambda x: pelvis + 1.2 * (x - pelvis)))
+    np.testing.assert_allclose(errors.pa_mpjpe, 0.0, atol=1e-2)
+    relative = (batch["joints_h36m"] - pelvis).numpy()[:, SCORED_JOINTS]
+    expected = 1000 * 0.2 * np.linalg.norm(relative, axis=-1).mean(axis=1)
+    np.testing.assert_allclose(errors.mpjpe, expected, rtol=1e-4)
+
+
+def test_noise_level_is_the_mean_error_over_the_box_diagonal():
+    exact = np.array([[[0.0, 0.0], [30.0, 40.0]]])  # diagonal 50 px
+    detected = exact + np.array([[[5.0, 0.0], [0.0, 0.0]]])  # mean error 2.5 px
+    np.testing.assert_allclose(noise_level_percent(detected, exact), [5.0])
