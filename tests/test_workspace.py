@@ -32,7 +32,9 @@ def test_bringup_installs_the_repository_launch_files():
     assert relative_files(installed, "*.launch.py") == relative_files(REPO_ROOT / "launch", "*.launch.py")
 
 
-@pytest.mark.parametrize(("folder", "pattern"), [("config", "*.yaml"), ("rviz", "*.rviz")])
+@pytest.mark.parametrize(("folder", "pattern"), [
+    ("config", "*.yaml"), ("rviz", "*.rviz"),
+    ("config", "examples/*.json"), ("config", "examples/*.jsonl")])
 def test_bringup_installs_config_and_rviz(folder, pattern):
     installed = Path(get_package_share_directory("p2m_bringup")) / folder
     assert relative_files(installed, pattern) == relative_files(BRINGUP_SRC / folder, pattern)
