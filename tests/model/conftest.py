@@ -6,11 +6,12 @@ from collections.abc import Callable
 import pytest
 
 from p2m_model.config import MeshNetConfig, Pose2MeshConfig, PoseNetConfig
-from p2m_model.grid_mesh import SyntheticAsset, grid_asset
+from p2m_model.body_model_asset import BodyModelAsset
+from p2m_model.grid_mesh import grid_asset
 
 
 @pytest.fixture
-def toy_asset() -> SyntheticAsset:
+def toy_asset() -> BodyModelAsset:
     """8 x 6 grid: 48 vertices, 64 level-0 positions, levels 0..6."""
     return grid_asset(8, 6)
 

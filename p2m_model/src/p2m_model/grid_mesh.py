@@ -3,45 +3,14 @@
 Not a body: a triangulated W x H grid whose vertices are ordered along a
 Z-order (Morton) curve of the enclosing 2**a x 2**b grid, so that positions
 2i and 2i+1 are grid neighbours at every level and positions without a vertex
-are fake nodes. This has the layout of ``MeshHierarchy`` in
-docs/design-contracts.md (``perm``, ``level_edges``) without the asset code.
+are fake nodes: a ``MeshHierarchy`` without running the mesh coarsening.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
+from .body_model_asset import BodyModelAsset, MeshHierarchy
 from .graph import faces_to_edges
-
-
-@dataclass
-class SyntheticHierarchy:
-    """``perm`` (P0,) int64 (-1 = fake) and ``level_edges`` [(E_l, 2) int64] for l = 0..L."""
-
-    perm: np.ndarray
-    level_edges: list[np.ndarray]
-
-
-@dataclass
-class SyntheticAsset:
-    """Duck-typed stand-in for ``BodyModelAsset`` built on a grid mesh.
-
-    Attributes mirror the contract: faces (F, 3) int64, template (V, 3) float32
-    metres, coco17_regressor / h36m17_regressor (17, V) float32 rows summing to 1.
-    """
-
-    name: str
-    version: str
-    faces: np.ndarray
-    template: np.ndarray
-    coco17_regressor: np.ndarray
-    h36m17_regressor: np.ndarray
-    hierarchy: SyntheticHierarchy
-
-    @property
-    def num_vertices(self) -> int:
-        return self.template.shape[0]
 
 
 def _morton_code(x: np.ndarray, y: np.ndarray, bits: int) -> np.ndarray:
@@ -60,7 +29,7 @@ def grid_faces(width: int, height: int) -> np.ndarray:
     return np.concatenate([np.stack([v00, v01, v10], 1), np.stack([v10, v01, v11], 1)]).astype(np.int64)
 
 
-def grid_hierarchy(width: int, height: int) -> SyntheticHierarchy:
+def grid_hierarchy(width: int, height: int) -> MeshHierarchy:
     """Hierarchy of a W x H grid mesh, levels down to a single node.
 
     P0 = 4**bits with 2**bits >= max(W, H); level l has P0 / 2**l nodes.
@@ -77,12 +46,12 @@ def grid_hierarchy(width: int, height: int) -> SyntheticHierarchy:
         parents = edges >> level
         parents = parents[parents[:, 0] != parents[:, 1]]
         level_edges.append(np.unique(np.sort(parents, axis=1), axis=0).reshape(-1, 2))
-    return SyntheticHierarchy(perm=perm, level_edges=level_edges)
+    return MeshHierarchy(perm=perm, level_edges=tuple(level_edges))
 
 
 def grid_asset(width: int, height: int, spacing_m: float = 0.01, seed: int = 0,
-               version: str = "synthetic-grid-v1") -> SyntheticAsset:
-    """A SyntheticAsset on a W x H grid in the x-y plane, ``spacing_m`` apart.
+               version: str = "synthetic-grid-v1") -> BodyModelAsset:
+    """A body-model asset on a W x H grid in the x-y plane, ``spacing_m`` apart.
 
     Regressor rows are random convex combinations of a few vertices (seeded).
     """
@@ -98,7 +67,7 @@ def grid_asset(width: int, height: int, spacing_m: float = 0.01, seed: int = 0,
             row[chosen] = rng.dirichlet(np.ones(chosen.size))
         return weights
 
-    return SyntheticAsset(
+    return BodyModelAsset(
         name="synthetic-grid", version=version, faces=grid_faces(width, height),
         template=template.astype(np.float32), coco17_regressor=regressor(),
         h36m17_regressor=regressor(), hierarchy=grid_hierarchy(width, height))
