@@ -49,16 +49,24 @@ def variant_config(base: TrainingConfig, name: str) -> TrainingConfig:
     return config
 
 
-def inference_ms(model: Pose2MeshNet, repeats: int = 30) -> float:
-    """Median ms of one forward pass for one person on the current device (CPU here)."""
+def inference_ms(model: Pose2MeshNet, repeats: int = 30, batch_size: int = 1,
+                 warmup: int = 5) -> float:
+    """Median ms of one forward pass of ``batch_size`` people on the model's device.
+
+    CUDA work is synchronized before each clock read, so GPU times are complete.
+    """
     model.eval()
-    keypoints, scores = torch.randn(1, 17, 2), torch.rand(1, 17)
+    device = next(model.parameters()).device
+    keypoints = torch.randn(batch_size, 17, 2, device=device)
+    scores = torch.rand(batch_size, 17, device=device)
     times = []
     with torch.inference_mode():
-        for index in range(repeats + 5):
+        for index in range(repeats + warmup):
             start = time.perf_counter()
             model(keypoints, scores)
-            if index >= 5:
+            if device.type == "cuda":
+                torch.cuda.synchronize(device)
+            if index >= warmup:
                 times.append(time.perf_counter() - start)
     return 1000.0 * float(np.median(times))
 

@@ -1,0 +1,317 @@
+"""p2m benchmark (`make bench`): model, visualizer and live pipeline figures in one JSON file.
+
+    tools/ros_env.sh python bench/run_bench.py                 # full run, writes bench/results.json
+    tools/ros_env.sh python bench/run_bench.py --quick --output /tmp/r.json   # smoke run (CI)
+
+Parts (bench/README.md says what each key means):
+  1. model: bench/model_bench.py in its own process (cascade at batch 1/4/16, peak RSS,
+     coarse-to-fine vs direct upsampling);
+  2. visualizer: the VisualizerNode's mesh callback (markers built, serialized, published);
+  3. pipeline: posenet_node, meshnet_node and visualizer_node started by p2m_pipeline
+     (separate processes, real DDS), and two bare relays of the same message sizes (the
+     transport floor), timed from publishing /keypoints_2d to receiving /human_mesh.
+Measure on a quiet machine: other load on the cores shows up in every figure.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+BENCH_DIR = Path(__file__).resolve().parent
+DEFAULT_OUTPUT = BENCH_DIR / "results.json"
+ROS_DOMAIN_ID_RANGE = (1, 200)  # as tests/conftest.py: below Fast DDS's port limit, not 0
+FLOOR_NAMESPACE = "/bench_floor"
+STOP_TIMEOUT_S = 15.0
+
+
+@dataclass(frozen=True)
+class Target:
+    """A goal from issue 7: ``key`` must be <= (or >=) ``bound``."""
+
+    key: str
+    bound: float
+    at_least: bool = False
+
+    def met(self, results: dict) -> bool:
+        value = results[self.key]
+        return value >= self.bound if self.at_least else value <= self.bound
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    """How long each part runs.
+
+    Attributes:
+        model_repeats: timed forward passes per model figure.
+        memory_batch_size: batch of the training step compared for memory.
+        visualizer_frames: timed visualizer callbacks.
+        latency_frames: frames of each paced (30 Hz) run.
+        rate_hz: input rate of the paced runs.
+        throughput_s: length of the saturated run, seconds.
+        in_flight: frames kept in the pipeline during the saturated run.
+        startup_timeout_s: time for the nodes to start and answer.
+    """
+
+    model_repeats: int = 50
+    memory_batch_size: int = 16
+    visualizer_frames: int = 200
+    latency_frames: int = 600
+    rate_hz: float = 30.0
+    throughput_s: float = 15.0
+    in_flight: int = 3
+    startup_timeout_s: float = 120.0
+
+
+QUICK = BenchConfig(model_repeats=1, memory_batch_size=1, visualizer_frames=3, latency_frames=5,
+                    throughput_s=1.0, startup_timeout_s=90.0)
+
+
+def targets(results: dict) -> list[Target]:
+    """Issue 7's targets (2-core CPU, shipped model); the 5-person one is relative."""
+    return [
+        Target("model_cascade_batch1_ms_median", 15.0),
+        Target("visualizer_ms_median", 5.0),
+        Target("pipeline_latency_ms_p50", 30.0),
+        Target("pipeline_latency_ms_p99", 60.0),
+        Target("pipeline_throughput_hz_1person", 30.0, at_least=True),
+        Target("pipeline_latency_ms_p50_5people", 2.0 * results["pipeline_latency_ms_p50"]),
+    ]
+
+
+def machine_info() -> dict:
+    import torch
+
+    model = platform.processor() or "unknown"
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    return {"cpu": model, "cores": os.cpu_count(), "torch": torch.__version__,
+            "torch_threads": torch.get_num_threads(),
+            "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", ""),
+            "python": platform.python_version(),
+            "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}
+
+
+def random_checkpoint(directory: Path) -> Path:
+    """An untrained checkpoint of the default config on the shipped asset: same network cost."""
+    from p2m_model.body_model_asset import BodyModelAsset
+    from p2m_model.cascade import Pose2MeshNet
+    from p2m_model.checkpoint import save_checkpoint
+    from p2m_model.config import Pose2MeshConfig
+
+    asset = BodyModelAsset.load()
+    return save_checkpoint(directory / "random-init.safetensors",
+                           Pose2MeshNet(Pose2MeshConfig(), asset.hierarchy), asset.version)
+
+
+def resolve_checkpoint(argument: str, work_dir: Path) -> tuple[Path, str]:
+    """(path, description): the named file, else the shipped one, else a random-init one."""
+    from p2m_model.predictor import default_checkpoint_path
+
+    if argument:
+        path = Path(argument)
+        if not path.is_file():
+            raise FileNotFoundError(f"checkpoint not found: {path}")
+        return path, str(path)
+    try:
+        return default_checkpoint_path(), "shipped"
+    except FileNotFoundError:
+        print("run_bench: no shipped checkpoint; timing a random-init one of the default config",
+              file=sys.stderr)
+        return random_checkpoint(work_dir), "random-init default config"
+
+
+def model_figures(checkpoint: Path, config: BenchConfig) -> dict:
+    command = [sys.executable, str(BENCH_DIR / "model_bench.py"), "--checkpoint", str(checkpoint),
+               "--repeats", str(config.model_repeats),
+               "--memory-batch-size", str(config.memory_batch_size)]
+    completed = subprocess.run(command, capture_output=True, text=True, check=False)
+    if completed.returncode != 0:
+        raise RuntimeError(f"model_bench.py failed:\n{completed.stderr[-3000:]}")
+    return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+def visualizer_figures(frames: int) -> dict:
+    """Median ms of VisualizerNode.on_meshes for one person (parse, markers, CDR, publish)."""
+    from p2m_model.body_model_asset import BodyModelAsset
+    from std_msgs.msg import Header
+
+    from p2m_nodes.conversions import human_mesh_array_to_msg, mesh_topology_to_msg
+    from p2m_nodes.visualizer_node import VisualizerNode
+
+    asset = BodyModelAsset.load()
+    vertices = np.asarray(asset.template, np.float32)[None] + np.float32([0.0, 0.0, 3.0])
+    joints = np.einsum("jv,bvc->bjc", np.asarray(asset.h36m17_regressor), vertices)
+    message = human_mesh_array_to_msg(Header(frame_id="camera_optical_frame"), asset.version,
+                                      vertices, joints, "h36m17", [0], np.zeros((1, 3)))
+    node = VisualizerNode("bench_visualizer")
+    try:
+        node.on_topology(mesh_topology_to_msg(asset.version, np.asarray(asset.faces),
+                                              vertices.shape[1]))
+        times = []
+        for _ in range(frames + max(2, frames // 10)):
+            start = time.perf_counter()
+            node.on_meshes(message)
+            times.append(time.perf_counter() - start)
+    finally:
+        node.destroy_node()
+    return {"visualizer_ms_median": 1000.0 * float(np.median(times[-frames:])),
+            "mesh_vertices": int(vertices.shape[1])}
+
+
+def progress(text: str) -> None:
+    print(f"run_bench: {text}", file=sys.stderr, flush=True)
+
+
+def start(command: list[str], log_path: Path) -> subprocess.Popen:
+    with log_path.open("w") as log:
+        return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL)
+
+
+def stop(processes: list[subprocess.Popen]) -> None:
+    """SIGINT (the runner forwards it to its nodes), then kill what is left."""
+    for proc in processes:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+    for proc in processes:
+        try:
+            proc.wait(timeout=STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def percentiles(latencies_ms: np.ndarray, prefix: str, suffix: str = "") -> dict:
+    if latencies_ms.size == 0:
+        raise RuntimeError(f"no output received for {prefix}{suffix}")
+    return {f"{prefix}_p{q}{suffix}": float(np.percentile(latencies_ms, q)) for q in (50, 95, 99)}
+
+
+def pipeline_figures(checkpoint: Path, vertices: int, config: BenchConfig, log_dir: Path) -> dict:
+    """Latency (1 and 5 people at ``rate_hz``), throughput and the transport floor."""
+    from rclpy.executors import SingleThreadedExecutor
+
+    from pipeline_bench import LatencyProbe, paced_run, saturated_run, wait_until_ready
+
+    relay = [sys.executable, str(BENCH_DIR / "relay_node.py"), "--people", "1",
+             "--vertices", str(vertices)]
+    floor = FLOOR_NAMESPACE
+    processes = [
+        start([sys.executable, "-m", "p2m_nodes.pipeline_runner", "--source", "none",
+               "--device", "cpu", "--checkpoint", str(checkpoint)], log_dir / "pipeline.log"),
+        start(relay + ["--input", f"{floor}/keypoints_2d", "--output", f"{floor}/pose_3d",
+                       "--output-type", "pose"], log_dir / "relay_pose.log"),
+        start(relay + ["--input", f"{floor}/pose_3d", "--input-type", "pose",
+                       "--output", f"{floor}/human_mesh", "--output-type", "mesh"],
+              log_dir / "relay_mesh.log"),
+    ]
+    executor = SingleThreadedExecutor()
+    results: dict = {}
+    try:
+        pipeline = LatencyProbe("/keypoints_2d", "/human_mesh", "/camera/camera_info")
+        relays = LatencyProbe(f"{floor}/keypoints_2d", f"{floor}/human_mesh")
+        for probe in (pipeline, relays):
+            executor.add_node(probe)
+        wait_until_ready(executor, pipeline, config.startup_timeout_s, warmup_frames=5)
+        wait_until_ready(executor, relays, config.startup_timeout_s, warmup_frames=5)
+        progress("pipeline and relays answer")
+
+        log = paced_run(executor, pipeline, 1, config.rate_hz, config.latency_frames)
+        results.update(percentiles(log.latencies_ms(), "pipeline_latency_ms"))
+        results["pipeline_dropped_1person"] = log.outstanding
+        log = paced_run(executor, pipeline, 5, config.rate_hz, config.latency_frames)
+        results.update({key: value for key, value in
+                        percentiles(log.latencies_ms(), "pipeline_latency_ms", "_5people").items()})
+        results["pipeline_dropped_5people"] = log.outstanding
+        rate_hz, log = saturated_run(executor, pipeline, config.throughput_s, config.in_flight)
+        results["pipeline_throughput_hz_1person"] = rate_hz
+        results["pipeline_throughput_dropped"] = log.outstanding
+        log = paced_run(executor, relays, 1, config.rate_hz, config.latency_frames)
+        results.update(percentiles(log.latencies_ms(), "transport_floor_ms"))
+    except (TimeoutError, RuntimeError) as error:
+        raise RuntimeError(f"{error}\nnode logs in {log_dir}") from error
+    finally:
+        executor.shutdown()
+        stop(processes)
+    return results
+
+
+def table(results: dict) -> str:
+    checks = {target.key: target for target in targets(results)}
+    lines = [f"{'figure':44s} {'value':>12s}  target"]
+    for key, value in results.items():
+        if isinstance(value, (dict, str, bool)) or value is None:
+            continue
+        target = checks.get(key)
+        goal = ""
+        if target is not None:
+            goal = (f"{'>=' if target.at_least else '<='} {target.bound:.1f}  "
+                    f"{'ok' if target.met(results) else 'MISSED'}")
+        lines.append(f"{key:44s} {value:12.2f}  {goal}")
+    machine = results["machine"]
+    lines.append(f"machine: {machine['cpu']}, {machine['cores']} cores, torch "
+                 f"{machine['torch']} with {machine['torch_threads']} threads; checkpoint: "
+                 f"{results['checkpoint']}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="bench/run_bench.py", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true",
+                        help="tiny counts: checks the harness end to end, figures meaningless")
+    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT,
+                        help=f"results JSON (default {DEFAULT_OUTPUT})")
+    parser.add_argument("--checkpoint", default="",
+                        help="checkpoint to time (default: the shipped one, else random-init)")
+    args = parser.parse_args(argv)
+    config = QUICK if args.quick else BenchConfig()
+
+    # Our own DDS domain on loopback, inherited by every process started below.
+    os.environ.setdefault("ROS_DOMAIN_ID", str(random.SystemRandom().randint(*ROS_DOMAIN_ID_RANGE)))
+    os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
+    import rclpy
+
+    log_dir = Path(tempfile.mkdtemp(prefix="p2m-bench-logs-"))  # kept: read it when a part fails
+    with tempfile.TemporaryDirectory(prefix="p2m-bench-") as work:
+        checkpoint, checkpoint_name = resolve_checkpoint(args.checkpoint, Path(work))
+        started = time.time()
+        results: dict = {"machine": machine_info(), "checkpoint": checkpoint_name,
+                         "quick": args.quick, "date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ",
+                                                                         time.gmtime())}
+        progress(f"model ({checkpoint_name})")
+        results.update(model_figures(checkpoint, config))
+        rclpy.init()
+        try:
+            progress(f"visualizer, {time.time() - started:.0f} s")
+            results.update(visualizer_figures(config.visualizer_frames))
+            progress(f"pipeline, {time.time() - started:.0f} s (node logs in {log_dir})")
+            results.update(pipeline_figures(checkpoint, results["mesh_vertices"], config, log_dir))
+        finally:
+            rclpy.try_shutdown()
+        results["bench_seconds"] = time.time() - started
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(results, indent=1) + "\n")
+    print(table(results))
+    print(f"wrote {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
