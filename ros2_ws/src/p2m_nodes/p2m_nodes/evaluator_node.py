@@ -266,8 +266,10 @@ def _run_replay(args: argparse.Namespace) -> int:
         replay = subprocess.Popen(replay_cmd, stdin=subprocess.DEVNULL)
         spin_until_finished(node, source_running=lambda: replay.poll() is None
                             and pipeline.poll() is None)
-        node.write_report({"rate": args.rate, "lockstep": args.lockstep, "command": " ".join(sys.argv),
-                           "wall_time_s": round(time.monotonic() - started, 1)})
+        pipeline_exit = pipeline.poll()  # None: still running, as it should be
+        summary = node.write_report({"rate": args.rate, "lockstep": args.lockstep,
+                                     "command": " ".join(sys.argv),
+                                     "wall_time_s": round(time.monotonic() - started, 1)})
     finally:
         for child in (replay, pipeline):
             if child is not None and child.poll() is None:
@@ -280,8 +282,15 @@ def _run_replay(args: argparse.Namespace) -> int:
                     child.kill()
         node.destroy_node()
         rclpy.try_shutdown()
-    if replay.returncode not in (0, -signal.SIGINT):
+    if pipeline_exit is not None:
+        print(f"evaluator: the pipeline exited early (code {pipeline_exit}); see its output above",
+              file=sys.stderr)
+        return 1
+    if replay.returncode != 0:
         print(f"evaluator: bag_replay exited with {replay.returncode}", file=sys.stderr)
+        return 1
+    if summary["samples"] == 0:
+        print("evaluator: no pipeline output could be scored", file=sys.stderr)
         return 1
     return 0
 
