@@ -25,7 +25,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the file-only backend)
 import numpy as np  # noqa: E402
-from p2m_model.evaluation import PELVIS, joint_errors, vertex_errors  # noqa: E402
+from p2m_model.evaluation import PELVIS, SCORED_JOINTS, joint_errors, vertex_errors  # noqa: E402
 from p2m_model.evaluation_report import plot_per_joint  # noqa: E402
 
 NUM_JOINTS = 17  # H36M-17, the joint set of HumanMesh.joints and of the ground truth
@@ -331,8 +331,9 @@ def write_replay_report(output: Path, result: ReplayResult, context: dict[str, A
             lines.append(f"| {name} latency p50 / p95 / max | {stats['p50']:.1f} / "
                          f"{stats['p95']:.1f} / {stats['max']:.1f} ms |")
     lines += ["", "Errors: H36M-17 joints regressed from the mesh, each side aligned at its own "
-              "pelvis (PA-MPJPE: similarity Procrustes), as p2m_model.evaluation. Latency: "
-              "receive time minus header stamp.", ""]
+              f"pelvis (PA-MPJPE: similarity Procrustes), MPJPE/PA-MPJPE over {len(SCORED_JOINTS)} "
+              "of the 17 joints, as p2m_model.evaluation. Latency: receive time minus header "
+              "stamp.", ""]
     lines += [f"![{name}]({name})" for name in plots]
     (output / "report.md").write_text("\n".join(lines) + "\n")
     return summary
