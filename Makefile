@@ -35,7 +35,7 @@ BUILD_STAMP := $(WS)/install/.stamp-build
 WS_SOURCES := $(shell find $(WS)/src $(ROOT)/launch -type f \
 	-not -path '*/__pycache__/*' -not -name '*.pyc' -not -path '*.egg-info/*' 2>/dev/null)
 
-.PHONY: venv build test demo clean eval
+.PHONY: venv build test demo clean eval bench
 
 venv: $(MODEL_STAMP)
 
@@ -56,6 +56,12 @@ EVAL_ARGS ?= --lockstep
 eval: $(BUILD_STAMP)
 	cd $(ROOT) && $(ENV) python -m p2m_nodes.evaluator_node --replay $(EVAL_BAG) \
 		--output $(ROOT)/out/eval $(if $(EVAL_CHECKPOINT),--checkpoint $(EVAL_CHECKPOINT)) $(EVAL_ARGS)
+
+# Model, visualizer and live-pipeline figures (docs/performance.md): bench/results.json.
+# Run it on a quiet machine; BENCH_ARGS=--quick checks the harness in seconds.
+BENCH_ARGS ?=
+bench: $(BUILD_STAMP)
+	cd $(ROOT) && $(ENV) python bench/run_bench.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) $(WS)/build $(WS)/install $(WS)/log

@@ -74,7 +74,7 @@ class BenchConfig:
     startup_timeout_s: float = 120.0
 
 
-QUICK = BenchConfig(model_repeats=1, memory_batch_size=1, visualizer_frames=3, latency_frames=5,
+QUICK = BenchConfig(model_repeats=1, memory_batch_size=2, visualizer_frames=3, latency_frames=5,
                     throughput_s=1.0, startup_timeout_s=90.0)
 
 

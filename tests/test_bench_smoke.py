@@ -1,0 +1,45 @@
+"""`make bench` harness smoke test: a --quick run end to end writes every key as a finite number.
+
+The values are not checked (tiny counts on a shared CI machine); bench/results.json
+holds the figures measured on a quiet machine.
+"""
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+
+from conftest import REPO_ROOT
+
+RUN_BENCH = REPO_ROOT / "bench" / "run_bench.py"
+REQUIRED_KEYS = (
+    "model_cascade_batch1_ms_median", "model_cascade_batch4_ms_median",
+    "model_cascade_batch16_ms_median", "model_peak_rss_mb",
+    "coarse_to_fine_vs_direct_speedup", "coarse_to_fine_vs_direct_memory_ratio",
+    "pipeline_latency_ms_p50", "pipeline_latency_ms_p95", "pipeline_latency_ms_p99",
+    "pipeline_throughput_hz_1person", "pipeline_latency_ms_p50_5people",
+    "transport_floor_ms_p50", "visualizer_ms_median",
+)
+
+
+def test_help_names_the_quick_mode() -> None:
+    completed = subprocess.run([sys.executable, str(RUN_BENCH), "--help"], capture_output=True,
+                               text=True, timeout=60, check=False)
+    assert completed.returncode == 0, completed.stderr
+    assert "--quick" in completed.stdout and "--output" in completed.stdout
+
+
+def test_quick_run_writes_every_key(tmp_path) -> None:
+    output = tmp_path / "results.json"
+    completed = subprocess.run([sys.executable, str(RUN_BENCH), "--quick", "--output", str(output)],
+                               capture_output=True, text=True, timeout=400, check=False)
+    assert completed.returncode == 0, completed.stderr[-4000:]
+    results = json.loads(output.read_text())
+    for key in REQUIRED_KEYS:
+        assert isinstance(results[key], (int, float)) and math.isfinite(results[key]), key
+    machine = results["machine"]
+    assert machine["cores"] >= 1 and machine["torch_threads"] >= 1 and machine["cpu"]
+    assert results["quick"] is True
+    assert results["pipeline_latency_ms_p50"] >= results["transport_floor_ms_p50"] > 0
+    assert "pipeline_latency_ms_p50" in completed.stdout  # the table
