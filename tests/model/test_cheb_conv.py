@@ -22,15 +22,16 @@ def laplacian() -> torch.Tensor:
 
 @pytest.mark.parametrize("K", [1, 2, 3, 5])
 @pytest.mark.parametrize("bias", [True, False])
-def test_matches_dense_reference(laplacian, K, bias):
+@pytest.mark.parametrize("in_channels,out_channels", [(5, 7), (7, 3)])  # (7, 3): projected first
+def test_matches_dense_reference(laplacian, K, bias, in_channels, out_channels):
     torch.manual_seed(0)
-    conv = ChebConv(5, 7, K=K, bias=bias)
+    conv = ChebConv(in_channels, out_channels, K=K, bias=bias)
     if bias:
         torch.nn.init.normal_(conv.bias)
-    x = torch.randn(3, 64, 5)
+    x = torch.randn(3, 64, in_channels)
     expected = dense_reference(conv, x, laplacian.to_dense())
     out = conv(x, laplacian)
-    assert out.shape == (3, 64, 7)
+    assert out.shape == (3, 64, out_channels)
     torch.testing.assert_close(out, expected, atol=1e-5, rtol=1e-5)
 
 
