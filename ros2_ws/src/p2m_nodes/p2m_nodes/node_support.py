@@ -113,18 +113,27 @@ MODEL_PARAMETERS = (
     ParameterSpec("max_people", 16, "Most people per frame run through the model (one batch); "
                   "beyond it the people with the highest mean keypoint score are kept.",
                   lambda value: None if value >= 1 else "must be >= 1"),
+    ParameterSpec("torch_threads", 1, "Torch intra-op CPU threads of this process; 0 = torch's "
+                  "default (one per core). The pipeline's processes share the cores, so more "
+                  "threads each oversubscribe them (docs/performance.md).",
+                  lambda value: None if value >= 0 else "must be >= 0", read_only=True),
 )
 
 
 def load_predictor(parameters: ParameterTable):
-    """The Pose2MeshPredictor named by the ``checkpoint``/``body_model``/``device`` parameters.
+    """The Pose2MeshPredictor named by the ``checkpoint``/``body_model``/``device`` parameters,
+    with this process's torch threads set from ``torch_threads``.
 
     Raises:
         FileNotFoundError, ValueError: from ``Pose2MeshPredictor.from_checkpoint``,
             naming the missing or bad file.
     """
-    from p2m_model import Pose2MeshPredictor  # torch loads here, after rclpy.init
+    import torch  # torch loads here, after rclpy.init
 
+    from p2m_model import Pose2MeshPredictor
+
+    if parameters["torch_threads"]:
+        torch.set_num_threads(parameters["torch_threads"])
     asset = None
     if parameters["body_model"]:
         from p2m_model.body_model_asset import BodyModelAsset
