@@ -49,7 +49,7 @@ def peak_rss_mb() -> float:
 
 
 def run(checkpoint: str, repeats: int, memory_batch_size: int) -> dict[str, float]:
-    """All model figures; see bench/README.md for what each key means."""
+    """All model figures; docs/performance.md says what each key means."""
     results: dict[str, float] = {}
     asset = BodyModelAsset.load()
     predictor = Pose2MeshPredictor.from_checkpoint(checkpoint, asset=asset, device="cpu")

@@ -3,7 +3,7 @@
     tools/ros_env.sh python bench/run_bench.py                 # full run, writes bench/results.json
     tools/ros_env.sh python bench/run_bench.py --quick --output /tmp/r.json   # smoke run (CI)
 
-Parts (bench/README.md says what each key means):
+Parts (docs/performance.md says what each key means):
   1. model: bench/model_bench.py in its own process (cascade at batch 1/4/16, peak RSS,
      coarse-to-fine vs direct upsampling);
   2. visualizer: the VisualizerNode's mesh callback (markers built, serialized, published);
@@ -24,7 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -203,7 +203,8 @@ def percentiles(latencies_ms: np.ndarray, prefix: str, suffix: str = "") -> dict
     return {f"{prefix}_p{q}{suffix}": float(np.percentile(latencies_ms, q)) for q in (50, 95, 99)}
 
 
-def pipeline_figures(checkpoint: Path, vertices: int, config: BenchConfig, log_dir: Path) -> dict:
+def pipeline_figures(checkpoint: Path, params_file: str, vertices: int, config: BenchConfig,
+                     log_dir: Path) -> dict:
     """Latency (1 and 5 people at ``rate_hz``), throughput and the transport floor."""
     from rclpy.executors import SingleThreadedExecutor
 
@@ -214,7 +215,8 @@ def pipeline_figures(checkpoint: Path, vertices: int, config: BenchConfig, log_d
     floor = FLOOR_NAMESPACE
     processes = [
         start([sys.executable, "-m", "p2m_nodes.pipeline_runner", "--source", "none",
-               "--device", "cpu", "--checkpoint", str(checkpoint)], log_dir / "pipeline.log"),
+               "--device", "cpu", "--checkpoint", str(checkpoint), "--params-file", params_file],
+              log_dir / "pipeline.log"),
         start(relay + ["--input", f"{floor}/keypoints_2d", "--output", f"{floor}/pose_3d",
                        "--output-type", "pose"], log_dir / "relay_pose.log"),
         start(relay + ["--input", f"{floor}/pose_3d", "--input-type", "pose",
@@ -280,8 +282,14 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"results JSON (default {DEFAULT_OUTPUT})")
     parser.add_argument("--checkpoint", default="",
                         help="checkpoint to time (default: the shipped one, else random-init)")
+    parser.add_argument("--params-file", default="",
+                        help="pipeline parameter file (default: the installed pipeline.yaml)")
+    parser.add_argument("--latency-frames", type=int, help="frames per paced run")
+    parser.add_argument("--throughput-s", type=float, help="seconds of the saturated run")
     args = parser.parse_args(argv)
     config = QUICK if args.quick else BenchConfig()
+    overrides = {"latency_frames": args.latency_frames, "throughput_s": args.throughput_s}
+    config = replace(config, **{k: v for k, v in overrides.items() if v is not None})
 
     # Our own DDS domain on loopback, inherited by every process started below.
     os.environ.setdefault("ROS_DOMAIN_ID", str(random.SystemRandom().randint(*ROS_DOMAIN_ID_RANGE)))
@@ -293,6 +301,7 @@ def main(argv: list[str] | None = None) -> int:
         checkpoint, checkpoint_name = resolve_checkpoint(args.checkpoint, Path(work))
         started = time.time()
         results: dict = {"machine": machine_info(), "checkpoint": checkpoint_name,
+                         "params_file": args.params_file or "installed pipeline.yaml",
                          "quick": args.quick, "date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ",
                                                                          time.gmtime())}
         progress(f"model ({checkpoint_name})")
@@ -302,7 +311,8 @@ def main(argv: list[str] | None = None) -> int:
             progress(f"visualizer, {time.time() - started:.0f} s")
             results.update(visualizer_figures(config.visualizer_frames))
             progress(f"pipeline, {time.time() - started:.0f} s (node logs in {log_dir})")
-            results.update(pipeline_figures(checkpoint, results["mesh_vertices"], config, log_dir))
+            results.update(pipeline_figures(checkpoint, args.params_file, results["mesh_vertices"],
+                                            config, log_dir))
         finally:
             rclpy.try_shutdown()
         results["bench_seconds"] = time.time() - started
