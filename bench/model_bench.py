@@ -82,6 +82,15 @@ def run(checkpoint: str, repeats: int, memory_batch_size: int) -> dict[str, floa
         "memory_batch_size": memory_batch_size,
     })
 
+    # The nodes run with torch_threads 1 (pipeline.yaml): the cascade as they see it.
+    default_threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    results["model_cascade_batch1_1thread_ms_median"] = inference_ms(
+        predictor.model, repeats=repeats, warmup=warmup)
+    results["model_cascade_batch5_1thread_ms_median"] = inference_ms(
+        predictor.model, repeats=repeats, batch_size=5, warmup=warmup)
+    torch.set_num_threads(default_threads)
+
     if torch.cuda.is_available():
         device = torch.device("cuda")
         model = predictor.model.to(device)
