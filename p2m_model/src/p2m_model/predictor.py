@@ -12,6 +12,7 @@ import torch
 
 from .cascade import Pose2MeshNet
 from .checkpoint import load_checkpoint
+from .input_limits import MAX_ABS_JOINT_M, MAX_ABS_KEYPOINT_PX
 from .pose_normalization import normalize_keypoints
 from .skeletons import COCO17_PELVIS_JOINTS, H36M17_JOINT_NAMES, get_skeleton
 
@@ -116,8 +117,9 @@ class Pose2MeshPredictor:
 
         Raises:
             ValueError: naming the bad input (and person) for wrong shapes, an
-                empty batch, NaN/inf keypoints, scores outside [0, 1] or a person
-                without confident joints.
+                empty batch, NaN/inf keypoints or keypoints beyond
+                ``MAX_ABS_KEYPOINT_PX`` (p2m_model.input_limits), scores outside
+                [0, 1] or a person without confident joints.
         """
         keypoints, scores = self._validated(keypoints, scores, image_size)
         with torch.inference_mode():
@@ -147,15 +149,18 @@ class Pose2MeshPredictor:
             pose3d_coco: (N, 17, 3) COCO-17 joints, metres, root-relative.
 
         Raises:
-            ValueError: as :meth:`predict`, or ``pose3d_coco`` of the wrong shape or
-                not finite.
+            ValueError: as :meth:`predict`, or ``pose3d_coco`` of the wrong shape,
+                not finite or beyond ``MAX_ABS_JOINT_M``.
         """
         keypoints, scores = self._validated(keypoints, scores, image_size)
-        pose3d_coco = np.asarray(pose3d_coco, dtype=np.float32)
+        pose3d_coco = np.asarray(pose3d_coco, dtype=np.float64)  # checked before the float32 cast
         if pose3d_coco.shape != (*keypoints.shape[:2], 3):
             raise ValueError(f"pose3d_coco must have shape {(*keypoints.shape[:2], 3)}, "
                              f"got {pose3d_coco.shape}")
         _raise_for_people(~np.isfinite(pose3d_coco).all(axis=(1, 2)), "pose3d_coco is NaN or inf")
+        _raise_for_people((np.abs(pose3d_coco) > MAX_ABS_JOINT_M).any(axis=(1, 2)),
+                          f"pose3d_coco beyond {MAX_ABS_JOINT_M:g} m")
+        pose3d_coco = pose3d_coco.astype(np.float32)
         with torch.inference_mode():
             normalized, scores_t = self._normalized(keypoints, scores)
             pose3d = torch.as_tensor(pose3d_coco, device=self.device)
@@ -195,6 +200,9 @@ class Pose2MeshPredictor:
         if size.shape != (2,) or not np.all(np.isfinite(size)) or np.any(size <= 0):
             raise ValueError(f"image_size must be (width, height) > 0, got {image_size}")
         _raise_for_people(~np.isfinite(keypoints).all(axis=(1, 2)), "keypoints are NaN or inf")
+        # Finite but huge keypoints overflow the float32 normalization (NaN meshes).
+        _raise_for_people((np.abs(keypoints) > MAX_ABS_KEYPOINT_PX).any(axis=(1, 2)),
+                          f"keypoints beyond {MAX_ABS_KEYPOINT_PX:g} px")
         _raise_for_people(~(np.isfinite(scores) & (scores >= 0) & (scores <= 1)).all(axis=1),
                           "scores outside [0, 1]")
         threshold = self.config.normalization.score_threshold
