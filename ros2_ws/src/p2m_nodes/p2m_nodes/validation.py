@@ -17,13 +17,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+from p2m_model.input_limits import MAX_ABS_JOINT_M, MAX_ABS_KEYPOINT_PX
 
-from .person_data import PersonKeypoints, PersonPose3D
+from .person_data import PersonKeypoints, PersonMesh, PersonPose3D
 
 # Reasons (diagnostics counter keys) for rejecting a person or a frame.
 UNKNOWN_SKELETON = "unknown_skeleton"
 WRONG_LENGTH = "wrong_length"
 NON_FINITE = "non_finite"
+OUT_OF_BOUNDS = "out_of_bounds"
 SCORES_OUT_OF_RANGE = "scores_out_of_range"
 TOO_FEW_CONFIDENT_JOINTS = "too_few_confident_joints"
 BAD_IMAGE_SIZE = "bad_image_size"
@@ -126,6 +128,8 @@ def keypoints_problem(person: PersonKeypoints, config: ValidationConfig) -> tupl
                               f"{np.size(person.scores)} scores, expected {2 * joints} and {joints}")
     if not np.all(np.isfinite(person.keypoints)):
         return NON_FINITE, "keypoints are NaN or inf"
+    if np.any(np.abs(person.keypoints) > MAX_ABS_KEYPOINT_PX):
+        return OUT_OF_BOUNDS, f"keypoints beyond {MAX_ABS_KEYPOINT_PX:g} px"
     scores = np.asarray(person.scores)
     if not np.all((scores >= 0.0) & (scores <= 1.0)):  # False for NaN too
         return SCORES_OUT_OF_RANGE, "scores outside [0, 1] or NaN"
@@ -144,7 +148,37 @@ def pose_problem(person: PersonPose3D, config: ValidationConfig) -> tuple[str, s
         return WRONG_LENGTH, f"{np.size(person.joints)} joint values, expected {3 * config.num_joints}"
     if not np.all(np.isfinite(person.joints)):
         return NON_FINITE, "3D joints are NaN or inf"
+    if np.any(np.abs(person.joints) > MAX_ABS_JOINT_M):
+        return OUT_OF_BOUNDS, f"3D joints beyond {MAX_ABS_JOINT_M:g} m"
     return keypoints_problem(person.keypoints_2d, config)
+
+
+def mesh_problem(person: PersonMesh) -> tuple[str, str] | None:
+    """(reason, detail) for a mesh the visualizer must not draw, or None when drawable.
+
+    Only what would draw garbage is checked: the joint set and topology may be
+    unknown (the visualizer then draws what it can).
+    """
+    for name, values in (("vertices", person.vertices), ("joints", person.joints)):
+        if not np.all(np.isfinite(values)):
+            return NON_FINITE, f"{name} are NaN or inf"
+        if np.any(np.abs(values) > MAX_ABS_JOINT_M):
+            return OUT_OF_BOUNDS, f"{name} beyond {MAX_ABS_JOINT_M:g} m"
+    if person.root_known and np.any(np.abs(person.root_position) > MAX_ABS_JOINT_M):
+        return OUT_OF_BOUNDS, f"root_position beyond {MAX_ABS_JOINT_M:g} m"
+    return None
+
+
+def validate_meshes(people: Sequence[PersonMesh]) -> tuple[list[PersonMesh], list[Rejection]]:
+    """The drawable meshes of a frame (message order) and a rejection per other one."""
+    kept, rejections = [], []
+    for index, person in enumerate(people):
+        problem = mesh_problem(person)
+        if problem is None:
+            kept.append(person)
+        else:
+            rejections.append(Rejection(index, *problem))
+    return kept, rejections
 
 
 def _screen(items: Sequence, image_size: tuple[float, float], scores_of, problem_of,

@@ -25,7 +25,7 @@ from .mesh_markers import MarkerStyle, people_markers
 from .node_support import (NodeHealth, ParameterSpec, ParameterTable, in_unit_interval, positive,
                            run_node, stamp_seconds)
 from .qos import LATCHED_QOS, STREAM_QOS
-from .validation import Rejection, WHOLE_FRAME
+from .validation import WHOLE_FRAME, Rejection, validate_meshes
 
 VISUALIZER_PARAMETERS = (
     ParameterSpec("mesh_alpha", 0.85, "Mesh opacity in [0, 1].", in_unit_interval),
@@ -72,6 +72,9 @@ class VisualizerNode(Node):
         except ValueError as error:
             self.health.rejected([Rejection(WHOLE_FRAME, "wrong_length", str(error))])
             return
+        # NaN or absurd coordinates would draw garbage: those people are left out.
+        people, rejections = validate_meshes(people)
+        self.health.rejected(rejections)
         stamp = (msg.header.stamp.sec, msg.header.stamp.nanosec)
         frame = people_markers(people, self.faces_by_topology, msg.header.frame_id, stamp,
                                self.drawn, self.style)
