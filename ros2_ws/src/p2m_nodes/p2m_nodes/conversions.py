@@ -30,6 +30,7 @@ __all__ = [
     "keypoints_array_to_msg", "keypoints_person_from_msg", "keypoints_people_from_msg",
     "pose3d_array_to_msg", "pose3d_people_from_msg", "human_mesh_array_to_msg",
     "human_meshes_from_msg", "mesh_topology_to_msg", "mesh_topology_from_msg",
+    "camera_matrix_from_info",
 ]
 
 
@@ -263,3 +264,19 @@ def mesh_topology_from_msg(msg: MeshTopology) -> tuple[str, np.ndarray, int]:
         raise ValueError(f"topology {msg.topology!r}: face index {int(faces.max())} >= "
                          f"vertex_count {msg.vertex_count}")
     return msg.topology, faces.reshape(-1, 3).astype(np.int64), int(msg.vertex_count)
+
+
+# ----------------------------------------------------------------------------- camera
+
+def camera_matrix_from_info(msg) -> np.ndarray | None:
+    """sensor_msgs/CameraInfo -> (3, 3) K in pixels, or None when K cannot place people.
+
+    An uncalibrated camera publishes K = 0 (sensor_msgs/CameraInfo docs); a K
+    with NaN/inf, a singular one, or one that is not a pinhole (focal lengths
+    <= 0, last row not (0, 0, 1)) is unusable as well.
+    """
+    camera_matrix = np.asarray(msg.k, dtype=np.float64).reshape(3, 3)
+    usable = (np.isfinite(camera_matrix).all() and camera_matrix[0, 0] > 0 and camera_matrix[1, 1] > 0
+              and np.array_equal(camera_matrix[2], [0.0, 0.0, 1.0])
+              and abs(np.linalg.det(camera_matrix)) > 1e-12)
+    return camera_matrix if usable else None

@@ -25,6 +25,7 @@ from sensor_msgs.msg import CameraInfo
 
 from p2m_msgs.msg import HumanMeshArray, MeshTopology, Pose3DArray
 
+from .conversions import camera_matrix_from_info
 from .node_support import (MODEL_PARAMETERS, NodeHealth, ParameterSpec, ParameterTable,
                            in_unit_interval, load_predictor, run_node, stamp_seconds,
                            validation_config)
@@ -86,12 +87,13 @@ class MeshNetNode(Node):
             self.recovery.validation, max_people=self.parameters["max_people"])
 
     def on_camera_info(self, msg: CameraInfo) -> None:
-        camera_matrix = np.asarray(msg.k, dtype=np.float64).reshape(3, 3)
-        # An uncalibrated camera publishes K = 0 (sensor_msgs/CameraInfo docs).
-        if np.isfinite(camera_matrix).all() and abs(np.linalg.det(camera_matrix)) > 1e-12:
+        camera_matrix = camera_matrix_from_info(msg)
+        if camera_matrix is not None:
             self.camera_matrix = camera_matrix
         else:
-            self.health.warn("bad_camera_info", "ignoring CameraInfo with a singular or non-finite K")
+            self.health.stats.item_rejected(self.health.now_s(), "bad_camera_info")
+            self.health.warn("bad_camera_info", "ignoring CameraInfo whose K is zero, singular, "
+                                                "non-finite or not a pinhole matrix")
 
     def on_poses(self, msg: Pose3DArray) -> None:
         self.health.stats.frame_received(self.health.now_s(), stamp_seconds(msg.header.stamp))

@@ -14,6 +14,7 @@ from typing import Generic, TypeVar
 import numpy as np
 from p2m_model.camera_placement import (CameraPlacementConfig, estimate_root_translation,
                                         placeable_people)
+from p2m_model.input_limits import MAX_ABS_JOINT_M
 
 from p2m_msgs.msg import HumanMeshArray, Keypoints2DArray, MeshTopology, Pose3DArray
 
@@ -104,6 +105,26 @@ class MeshRecovery:
         return mesh_topology_to_msg(self.topology, self.predictor.faces,
                                     self.predictor.asset.template.shape[0])
 
+    def place_roots(self, joints: np.ndarray, keypoints: np.ndarray, scores: np.ndarray,
+               camera_matrix: np.ndarray) -> np.ndarray:
+        """(N, 3) pelvis positions in the camera frame, metres; NaN rows for unplaceable people.
+
+        One person at a time, so one person's degenerate joints (all at one image
+        point, or a camera matrix that maps them there) don't unplace the others;
+        a root beyond ``MAX_ABS_JOINT_M`` is as unknown as a failed fit.
+        """
+        roots = np.full((len(joints), 3), np.nan)
+        for index in np.flatnonzero(placeable_people(scores, self.placement)):
+            person = slice(index, index + 1)
+            try:
+                root = estimate_root_translation(joints[person], keypoints[person], scores[person],
+                                                 camera_matrix, self.placement)[0]
+            except ValueError:  # degenerate: published root-relative, counted as root_unknown
+                continue
+            if np.all(np.abs(root) <= MAX_ABS_JOINT_M):
+                roots[index] = root
+        return roots
+
     def __call__(self, msg: Pose3DArray, camera_matrix: np.ndarray | None) -> StageOutput[HumanMeshArray]:
         """Meshes of the accepted people; ``camera_matrix`` (3, 3) K in pixels or None."""
         image_size = (msg.image_width, msg.image_height)
@@ -118,13 +139,8 @@ class MeshRecovery:
                                                        MESH_JOINT_SET, [], faces=faces),
                                batch.rejections)
         result = self.predictor.recover_mesh(batch.keypoints, batch.scores, image_size, batch.joints)
-        roots = np.full((count, 3), np.nan)
-        if camera_matrix is not None:
-            placeable = placeable_people(batch.scores, self.placement)
-            if placeable.any():
-                roots[placeable] = estimate_root_translation(
-                    batch.joints[placeable], batch.keypoints[placeable], batch.scores[placeable],
-                    camera_matrix, self.placement)
+        roots = (np.full((count, 3), np.nan) if camera_matrix is None
+                 else self.place_roots(batch.joints, batch.keypoints, batch.scores, camera_matrix))
         known = np.isfinite(roots).all(axis=1)
         offsets = np.where(known[:, None], roots, 0.0)[:, None]  # N x 1 x 3
         output = human_mesh_array_to_msg(
