@@ -47,11 +47,13 @@ def image_to_array(msg: Image) -> np.ndarray:
         (H, W) for mono encodings, else (H, W, C); uint8 (uint16 for mono16).
 
     Raises:
-        ValueError: an unsupported encoding (named), or ``step``/``data`` too
-            short for ``width`` x ``height``.
+        ValueError: an unsupported encoding (named), a zero width or height, or
+            ``step``/``data`` too short for ``width`` x ``height``.
     """
     channels, dtype = _check_encoding(msg.encoding)
     height, width, step = int(msg.height), int(msg.width), int(msg.step)
+    if height == 0 or width == 0:
+        raise ValueError(f"{msg.encoding} image: empty ({width} x {height} pixels)")
     row_bytes = width * channels * dtype.itemsize
     if step < row_bytes:
         raise ValueError(f"{msg.encoding} image: step {step} < width {width} x "
