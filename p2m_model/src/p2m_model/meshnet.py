@@ -14,9 +14,9 @@ from .skeletons import Skeleton
 
 
 class GraphLayer(nn.Module):
-    """ChebConv -> BatchNorm over channels -> ReLU.
+    """ChebConv -> BatchNorm over channels -> ReLU, on node-major features.
 
-    Shapes: x (B, N, C_in), laplacian (N, N) -> (B, N, C_out).
+    Shapes: x (N, B, C_in), laplacian (N, N) -> (N, B, C_out).
     """
 
     def __init__(self, in_channels: int, out_channels: int, K: int) -> None:
@@ -25,16 +25,16 @@ class GraphLayer(nn.Module):
         self.norm = nn.BatchNorm1d(out_channels)
 
     def forward(self, x: torch.Tensor, laplacian: torch.Tensor) -> torch.Tensor:
-        x = self.conv(x, laplacian)
-        batch, num_nodes, channels = x.shape
-        x = self.norm(x.reshape(batch * num_nodes, channels))
-        return torch.relu_(x).view(batch, num_nodes, channels)
+        x = self.conv.forward_node_major(x, laplacian)
+        num_nodes, batch, channels = x.shape
+        x = self.norm(x.reshape(num_nodes * batch, channels))
+        return torch.relu_(x).view(num_nodes, batch, channels)
 
 
 class GraphResBlock(nn.Module):
     """x + layer2(layer1(x)) with two :class:`GraphLayer` of equal width.
 
-    Shapes: x (B, N, C), laplacian (N, N) -> (B, N, C).
+    Shapes: x (N, B, C), laplacian (N, N) -> (N, B, C).
     """
 
     def __init__(self, channels: int, K: int) -> None:
@@ -53,7 +53,7 @@ class MeshStage(nn.Module):
     the node dim (the hierarchy's binary tree: node i of level l+1 is the parent
     of nodes 2i and 2i+1 of level l).
 
-    Shapes: x (B, N, C_in), laplacian (N * f, N * f) -> (B, N * f, C_out).
+    Shapes: x (N, B, C_in), laplacian (N * f, N * f) -> (N * f, B, C_out).
     """
 
     def __init__(self, level: int, upsample_factor: int, in_channels: int, out_channels: int,
@@ -66,7 +66,7 @@ class MeshStage(nn.Module):
 
     def forward(self, x: torch.Tensor, laplacian: torch.Tensor) -> torch.Tensor:
         if self.upsample_factor > 1:
-            x = x.repeat_interleave(self.upsample_factor, dim=1)
+            x = x.repeat_interleave(self.upsample_factor, dim=0)
         x = self.layer(x, laplacian)
         for block in self.blocks:
             x = block(x, laplacian)
@@ -103,6 +103,9 @@ class MeshNet(nn.Module):
       * ``direct_upsampling``: as above down to level m = ``direct_jump_level``,
         then one jump to level 0 (each node repeated 2**m times).
       * ``fc_to_vertices``: an MLP from the flattened J x C input to V x 3.
+
+    Graph activations are node-major (N, B, C) inside, so every sparse product
+    takes the batch as columns without a transposed copy per layer.
 
     Laplacians (sparse, rebuilt from the hierarchy) and the vertex gather index
     are non-persistent buffers: they follow ``.to(device)`` and stay out of
@@ -182,12 +185,14 @@ class MeshNet(nn.Module):
         if self.config.variant == "fc_to_vertices":
             return self.fc_to_vertices(joint_features.reshape(batch, -1)).view(
                 batch, self.num_vertices, 3)
-        x = self.joint_layer(joint_features, self.joint_laplacian)
+        x = self.joint_layer(joint_features.transpose(0, 1), self.joint_laplacian)  # J x B x C
         for block in self.joint_blocks:
             x = block(x, self.joint_laplacian)
-        # B x (J * C_joint) -> B x N_coarse x C_fc
-        x = self.joints_to_mesh(x.reshape(batch, -1)).view(batch, self.coarse_nodes, -1)
+        # B x (J * C_joint) -> N_coarse x B x C_fc
+        x = self.joints_to_mesh(x.transpose(0, 1).reshape(batch, -1))
+        x = x.view(batch, self.coarse_nodes, -1).transpose(0, 1)
         for stage in [self.coarse_stage, *self.stages]:
             x = stage(x, self.level_laplacian(stage.level))
-        x = self.output_conv(x, self.level_laplacian(0))  # B x P0 x 3
-        return x[:, self.vertex_positions]  # drop fake nodes, vertex order
+        x = self.output_conv.forward_node_major(x, self.level_laplacian(0))  # P0 x B x 3
+        # Drop fake nodes, vertex order: V x B x 3 -> B x V x 3.
+        return x[self.vertex_positions].transpose(0, 1).contiguous()
