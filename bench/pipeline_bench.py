@@ -157,14 +157,16 @@ def paced_run(executor, probe: LatencyProbe, people: int, rate_hz: float, frames
     return probe.log
 
 
-def saturated_run(executor, probe: LatencyProbe, duration_s: float, in_flight: int) -> tuple[float, FrameLog]:
-    """Keep ``in_flight`` frames of one person in the pipeline (a new one per output) for
-    ``duration_s``; the output rate in Hz over that time.
+def saturated_run(executor, probe: LatencyProbe, duration_s: float, in_flight: int,
+                  people: int = 1) -> tuple[float, FrameLog]:
+    """Keep ``in_flight`` frames of ``people`` people in the pipeline (a new one per output)
+    for ``duration_s``; the output rate in Hz over that time.
 
     ``in_flight`` stays below the QoS depth, so reliable delivery drops nothing; a frame
-    still missing after the drain counts as dropped.
+    still missing after the drain counts as dropped. With ``in_flight`` 1 nothing ever
+    queues: the latencies are the processing and transport alone.
     """
-    probe.reset(1)
+    probe.reset(people)
     for _ in range(in_flight):
         probe.send()
     start_ns = time.time_ns()

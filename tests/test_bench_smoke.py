@@ -9,10 +9,9 @@ import json
 import math
 import subprocess
 import sys
+from pathlib import Path
 
-from conftest import REPO_ROOT
-
-RUN_BENCH = REPO_ROOT / "bench" / "run_bench.py"
+RUN_BENCH = Path(__file__).resolve().parents[1] / "bench" / "run_bench.py"
 REQUIRED_KEYS = (
     "model_cascade_batch1_ms_median", "model_cascade_batch4_ms_median",
     "model_cascade_batch16_ms_median", "model_peak_rss_mb",
