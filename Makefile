@@ -35,7 +35,7 @@ BUILD_STAMP := $(WS)/install/.stamp-build
 WS_SOURCES := $(shell find $(WS)/src $(ROOT)/launch -type f \
 	-not -path '*/__pycache__/*' -not -name '*.pyc' -not -path '*.egg-info/*' 2>/dev/null)
 
-.PHONY: venv build test demo clean eval bench
+.PHONY: venv build test demo clean eval bench soak
 
 venv: $(MODEL_STAMP)
 
@@ -62,6 +62,15 @@ eval: $(BUILD_STAMP)
 BENCH_ARGS ?=
 bench: $(BUILD_STAMP)
 	cd $(ROOT) && $(ENV) python bench/run_bench.py $(BENCH_ARGS)
+
+# Soak the live pipeline (tools/soak.py): 10 minutes at 30 Hz, RSS growth per node, lost
+# frames and p99 latency drift; report in out/soak (docs/reliability.md).
+# SOAK_CHECKPOINT empty = the shipped checkpoint.
+SOAK_CHECKPOINT ?=
+SOAK_ARGS ?= --duration-s 600 --rate-hz 30
+soak: $(BUILD_STAMP)
+	cd $(ROOT) && $(ENV) python tools/soak.py --output $(ROOT)/out/soak \
+		$(if $(SOAK_CHECKPOINT),--checkpoint $(SOAK_CHECKPOINT)) $(SOAK_ARGS)
 
 clean:
 	rm -rf $(VENV) $(WS)/build $(WS)/install $(WS)/log
