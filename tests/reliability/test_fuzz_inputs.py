@@ -29,8 +29,7 @@ from p2m_model.camera_placement import CameraPlacementConfig
 from p2m_model.input_limits import MAX_ABS_JOINT_M
 from p2m_msgs.msg import (HumanMesh, HumanMeshArray, Keypoints2D, Keypoints2DArray, Pose3D,
                           Pose3DArray)
-from p2m_nodes.conversions import (camera_matrix_from_info, human_meshes_from_msg,
-                                   keypoints_array_to_msg)
+from p2m_nodes.conversions import camera_matrix_from_info, human_meshes_from_msg
 from p2m_nodes.image_conversion import ENCODINGS, ImageToRgb
 from p2m_nodes.marker_serialization import marker_has_texture_fields, serialize_marker_array
 from p2m_nodes.mesh_markers import MarkerStyle, people_markers

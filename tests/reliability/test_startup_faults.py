@@ -1,7 +1,6 @@
 """Bad files at start: a clear one-line error and a non-zero exit, never a hang or a traceback."""
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 from node_harness import start_executable
