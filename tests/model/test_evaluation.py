@@ -63,3 +63,26 @@ def test_noise_level_is_the_mean_error_over_the_box_diagonal():
     exact = np.array([[[0.0, 0.0], [30.0, 40.0]]])  # diagonal 50 px
     detected = exact + np.array([[[5.0, 0.0], [0.0, 0.0]]])  # mean error 2.5 px
     np.testing.assert_allclose(noise_level_percent(detected, exact), [5.0])
+
+
+def test_evaluation_cli_writes_the_report(tmp_path):
+    import json
+    import pathlib
+
+    from p2m_model.checkpoint import save_checkpoint
+    from p2m_model.evaluate import main
+
+    torch.manual_seed(0)
+    asset = BodyModelAsset.load()
+    checkpoint = save_checkpoint(tmp_path / "model.safetensors",
+                                 Pose2MeshNet(Pose2MeshConfig(), asset.hierarchy), asset.version)
+    shards = pathlib.Path(__file__).parents[1] / "data" / "synth"
+    report = tmp_path / "report"
+    assert main(["--checkpoint", str(checkpoint), "--data", str(shards), "--output", str(report),
+                 "--max-samples", "4", "--device", "cpu"]) == 0
+    figures = json.loads((report / "evaluation.json").read_text())
+    assert figures["samples"] == 4 and figures["asset_version"] == asset.version
+    assert sum(row["samples"] for row in figures["by_source"]) == 4
+    assert set(figures["per_joint_mm"]) >= {"pelvis", "head", "right_wrist"}
+    for name in ("evaluation.md", "per_joint.png", "error_vs_noise.png", "meshes.png"):
+        assert (report / name).stat().st_size > 0, name

@@ -9,6 +9,7 @@ so the same command gives the same figures.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -17,7 +18,7 @@ import numpy as np
 from .evaluation import evaluate
 from .evaluation_report import write_report
 from .predictor import Pose2MeshPredictor
-from .synthesis.dataset import SyntheticBodyDataset, SyntheticViewConfig, shard_paths
+from .synthesis.dataset import MANIFEST_NAME, SyntheticBodyDataset, SyntheticViewConfig, shard_paths
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -52,8 +53,10 @@ def main(argv: list[str] | None = None) -> int:
     errors = evaluate(predictor, dataset, batch_size=args.batch_size, max_samples=args.max_samples)
     command = args.command or "python -m p2m_model.evaluate " + " ".join(
         sys.argv[1:] if argv is None else argv)
+    manifest = json.loads((Path(args.data) / MANIFEST_NAME).read_text())
     summary = write_report(Path(args.output), errors, predictor, dataset, command=command,
-                           split=args.split, history=args.history)
+                           split=args.split, history=args.history,
+                           source_names=manifest.get("sources"))
     print(f"{summary['samples']} samples: MPJPE {summary['mpjpe_mm']:.1f} mm, "
           f"PA-MPJPE {summary['pa_mpjpe_mm']:.1f} mm, MPVPE {summary['mpvpe_mm']:.1f} mm "
           f"-> {args.output}")

@@ -114,9 +114,30 @@ def _render_examples(predictor: Pose2MeshPredictor, dataset: Any, indices: list[
     plt.close(figure)
 
 
+def source_table(errors: SampleErrors, sources: np.ndarray, source_names: list[str]) -> list[dict[str, Any]]:
+    """Mean errors per pose source (random joint-limited poses, each motion clip).
+
+    Args:
+        sources: (N,) index into ``source_names`` of each scored sample.
+    """
+    rows = []
+    for index, name in enumerate(source_names):
+        chosen = sources == index
+        if chosen.any():
+            rows.append({"source": name, "samples": int(chosen.sum()),
+                         "mpjpe_mm": float(errors.mpjpe[chosen].mean()),
+                         "pa_mpjpe_mm": float(errors.pa_mpjpe[chosen].mean()),
+                         "mpvpe_mm": float(errors.mpvpe[chosen].mean())})
+    return rows
+
+
 def write_report(output: Path, errors: SampleErrors, predictor: Pose2MeshPredictor, dataset: Any,
-                 command: str, split: str, history: str | None = None) -> dict[str, Any]:
+                 command: str, split: str, history: str | None = None,
+                 source_names: list[str] | None = None) -> dict[str, Any]:
     """Write evaluation.json, evaluation.md and PNG plots into ``output``.
+
+    ``source_names`` (the shards' manifest ``sources``) adds errors per pose source,
+    read from ``dataset.sources`` for the scored samples (the first N).
 
     Returns:
         The summary figures (means over samples).
@@ -132,10 +153,12 @@ def write_report(output: Path, errors: SampleErrors, predictor: Pose2MeshPredict
     examples = [int(order[int(q * (len(order) - 1))]) for q in (0.25, 0.5, 0.75, 0.95)][:MESH_EXAMPLES]
     _render_examples(predictor, dataset, examples, output / "meshes.png")
     validation = _plot_history(Path(history), output / "learning_curve.png") if history else []
+    by_source = (source_table(errors, np.asarray(dataset.sources)[:len(errors.mpjpe)], source_names)
+                 if source_names else [])
 
     figures = {"split": split, "command": command, "asset_version": predictor.asset.version,
                **summary, "per_joint_mm": dict(zip(H36M17_JOINT_NAMES, per_joint.tolist())),
-               "by_noise_level": rows,
+               "by_noise_level": rows, "by_source": by_source,
                "median_mm": {"mpjpe": float(np.median(errors.mpjpe)),
                              "pa_mpjpe": float(np.median(errors.pa_mpjpe)),
                              "mpvpe": float(np.median(errors.mpvpe))},
@@ -156,6 +179,11 @@ def write_report(output: Path, errors: SampleErrors, predictor: Pose2MeshPredict
         f"| PA-MPJPE | {summary['pa_mpjpe_mm']:.1f} | {figures['median_mm']['pa_mpjpe']:.1f} |",
         f"| MPVPE | {summary['mpvpe_mm']:.1f} | {figures['median_mm']['mpvpe']:.1f} |", "",
         "## Error per joint", "", "![per joint](per_joint.png)", "",
+        *(["## Error per pose source", "",
+           "`joint_limits`: random poses within per-joint limits; the others: motion clips.", "",
+           "| source | people | MPJPE | PA-MPJPE | MPVPE |", "| --- | --- | --- | --- | --- |",
+           *[f"| {r['source']} | {r['samples']} | {r['mpjpe_mm']:.1f} | {r['pa_mpjpe_mm']:.1f} | "
+             f"{r['mpvpe_mm']:.1f} |" for r in by_source], ""] if by_source else []),
         "## Error against the 2D input error", "",
         "| 2D error (% of box diagonal) | people | MPJPE | PA-MPJPE | MPVPE |",
         "| --- | --- | --- | --- | --- |",
