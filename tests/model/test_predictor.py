@@ -4,7 +4,6 @@ import pytest
 from p2m_model import Pose2MeshPredictor, PredictionResult
 from p2m_model.cascade import Pose2MeshNet
 from p2m_model.checkpoint import save_checkpoint
-from p2m_model.grid_mesh import grid_asset
 from p2m_model.skeletons import H36M17_JOINT_NAMES
 
 
