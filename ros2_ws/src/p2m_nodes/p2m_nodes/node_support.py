@@ -197,6 +197,19 @@ class NodeHealth:
         self._publisher.publish(array)
 
 
+def lift_frame(health: NodeHealth, lifting: Any, msg: Any) -> Any:
+    """Count a Keypoints2DArray, lift it with ``lifting`` (a ``PoseLifting``), record
+    rejected people and failures in ``health``; the Pose3DArray to publish, or None."""
+    health.stats.frame_received(health.now_s(), stamp_seconds(msg.header.stamp))
+    try:
+        result = lifting(msg)
+    except (ValueError, RuntimeError) as error:
+        health.failed(error)
+        return None
+    health.rejected(result.rejections)
+    return result.message
+
+
 def stamp_seconds(stamp) -> float:
     """builtin_interfaces/Time -> seconds."""
     return stamp.sec + stamp.nanosec * 1e-9

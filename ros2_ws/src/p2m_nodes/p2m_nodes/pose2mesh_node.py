@@ -13,7 +13,7 @@ import dataclasses
 from p2m_msgs.msg import Keypoints2DArray, Pose3DArray
 
 from .meshnet_node import MeshNetNode
-from .node_support import run_node, stamp_seconds
+from .node_support import lift_frame, run_node
 from .pipeline_stages import PoseLifting
 from .qos import STREAM_QOS
 
@@ -32,18 +32,12 @@ class Pose2MeshNode(MeshNetNode):
         self.lifting.validation = dataclasses.replace(self.recovery.validation)
 
     def on_keypoints(self, msg: Keypoints2DArray) -> None:
-        self.health.stats.frame_received(self.health.now_s(), stamp_seconds(msg.header.stamp))
-        try:
-            result = self.lifting(msg)
-        except (ValueError, RuntimeError) as error:
-            self.health.failed(error)
+        poses = lift_frame(self.health, self.lifting, msg)
+        if poses is None:
             return
-        self.health.rejected(result.rejections)
-        if result.message is None:
-            return
-        self.pose_publisher.publish(result.message)
+        self.pose_publisher.publish(poses)
         # The lifted poses passed validation; MeshNet's screening of them is a no-op.
-        self.publish_meshes(result.message)
+        self.publish_meshes(poses)
 
 
 def main(args: list[str] | None = None) -> int:

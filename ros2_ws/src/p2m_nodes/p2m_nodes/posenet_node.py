@@ -16,7 +16,7 @@ from rclpy.node import Node
 from p2m_msgs.msg import Keypoints2DArray, Pose3DArray
 
 from .node_support import (MODEL_PARAMETERS, NodeHealth, ParameterTable, load_predictor,
-                           run_node, stamp_seconds, validation_config)
+                           lift_frame, run_node, validation_config)
 from .pipeline_stages import PoseLifting
 from .qos import STREAM_QOS
 
@@ -41,15 +41,9 @@ class PoseNetNode(Node):
                 self.lifting.validation, max_people=self.parameters["max_people"])
 
     def on_keypoints(self, msg: Keypoints2DArray) -> None:
-        self.health.stats.frame_received(self.health.now_s(), stamp_seconds(msg.header.stamp))
-        try:
-            result = self.lifting(msg)
-        except (ValueError, RuntimeError) as error:
-            self.health.failed(error)
-            return
-        self.health.rejected(result.rejections)
-        if result.message is not None:
-            self.pose_publisher.publish(result.message)
+        poses = lift_frame(self.health, self.lifting, msg)
+        if poses is not None:
+            self.pose_publisher.publish(poses)
             self.health.stats.frame_published(self.health.now_s())
 
 

@@ -18,9 +18,7 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
-import rclpy
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor, SetParametersResult
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import Header
@@ -34,6 +32,7 @@ from p2m_model.synthesis.procedural_motion import ProceduralScene
 from p2m_msgs.msg import HumanMeshArray, Keypoints2DArray, Pose3DArray
 from p2m_nodes.conversions import PersonKeypoints, human_mesh_array_to_msg, keypoints_array_to_msg, pose3d_array_to_msg
 from p2m_nodes.image_conversion import array_to_image
+from p2m_nodes.node_support import run_node
 from p2m_nodes.qos import SENSOR_QOS, STREAM_QOS
 
 FRAME_ID = "camera_optical_frame"
@@ -296,20 +295,9 @@ class SyntheticSourceNode(Node):
         self.mesh_publisher.publish(messages.ground_truth_mesh)
 
 
-def main(args: list[str] | None = None) -> None:
-    rclpy.init(args=args)
-    node = None
-    try:
-        node = SyntheticSourceNode()
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        if node is not None:
-            node.destroy_node()
-        if rclpy.ok():
-            rclpy.shutdown()
+def main(args: list[str] | None = None) -> int:
+    return run_node(SyntheticSourceNode, args)
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())
