@@ -19,7 +19,6 @@ import json
 import os
 import platform
 import random
-import signal
 import subprocess
 import sys
 import tempfile
@@ -186,15 +185,9 @@ def start(command: list[str], log_path: Path) -> subprocess.Popen:
 
 def stop(processes: list[subprocess.Popen]) -> None:
     """SIGINT (the runner forwards it to its nodes), then kill what is left."""
-    for proc in processes:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
-    for proc in processes:
-        try:
-            proc.wait(timeout=STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    from p2m_nodes.child_processes import stop_processes
+
+    stop_processes(processes, STOP_TIMEOUT_S)
 
 
 def percentiles(latencies_ms: np.ndarray, prefix: str, suffix: str = "") -> dict:

@@ -23,7 +23,6 @@ import argparse
 import dataclasses
 import json
 import os
-import signal
 import struct
 import subprocess
 import sys
@@ -36,6 +35,7 @@ WINDOW_S = 60.0
 RSS_PERIOD_S = 1.0
 STARTUP_TIMEOUT_S = 120.0
 DRAIN_S = 10.0
+RUNNER_STOP_TIMEOUT_S = 30.0
 MEMORY_SAMPLES = 5  # medians over this many RSS samples at each end
 
 
@@ -132,6 +132,7 @@ def run_soak(config: SoakConfig) -> dict:
     from visualization_msgs.msg import MarkerArray
 
     from p2m_msgs.msg import HumanMeshArray, Keypoints2DArray
+    from p2m_nodes.child_processes import stop_processes
     from p2m_nodes.conversions import keypoints_array_to_msg
     from p2m_nodes.qos import STREAM_QOS
 
@@ -204,13 +205,7 @@ def run_soak(config: SoakConfig) -> dict:
     finally:
         node.destroy_node()
         rclpy.try_shutdown()
-        if runner.poll() is None:
-            runner.send_signal(signal.SIGINT)
-            try:
-                runner.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                runner.kill()
-                runner.wait()
+        stop_processes([runner], RUNNER_STOP_TIMEOUT_S)
     return summarize(config, sent, mesh_at, markers_at, rss, warmup_frames, bad_meshes, alive)
 
 

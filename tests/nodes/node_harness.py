@@ -1,11 +1,12 @@
 """Helpers of the node tests: start installed executables, spin until a condition, show logs."""
 from __future__ import annotations
 
-import signal
 import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+from p2m_nodes.child_processes import stop_processes
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 NODE_BIN = REPO_ROOT / "ros2_ws" / "install" / "p2m_nodes" / "lib" / "p2m_nodes"
@@ -25,15 +26,7 @@ def start_executable(name: str, *ros_args: str, log_dir: Path) -> subprocess.Pop
 
 def stop(processes: list[subprocess.Popen]) -> None:
     """SIGINT (a clean rclpy shutdown), then kill what is left."""
-    for proc in processes:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
-    for proc in processes:
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+    stop_processes(processes, timeout_s=10)
 
 
 def spin_until(node, predicate: Callable[[], bool], timeout_s: float) -> bool:

@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import signal
 import subprocess
 import sys
 import time
@@ -41,6 +40,7 @@ from rclpy.utilities import remove_ros_args
 from p2m_msgs.msg import HumanMeshArray, Keypoints2DArray, Pose3DArray
 
 from .bag_replay import message_class, read_bag
+from .child_processes import stop_processes
 from .conversions import human_meshes_from_msg, keypoints_people_from_msg, pose3d_people_from_msg
 from .node_support import stamp_seconds
 from .qos import STREAM_QOS
@@ -271,15 +271,7 @@ def _run_replay(args: argparse.Namespace) -> int:
                                      "command": " ".join(sys.argv),
                                      "wall_time_s": round(time.monotonic() - started, 1)})
     finally:
-        for child in (replay, pipeline):
-            if child is not None and child.poll() is None:
-                child.send_signal(signal.SIGINT)
-        for child in (replay, pipeline):
-            if child is not None:
-                try:
-                    child.wait(timeout=PIPELINE_STOP_TIMEOUT_S)
-                except subprocess.TimeoutExpired:
-                    child.kill()
+        stop_processes((replay, pipeline), PIPELINE_STOP_TIMEOUT_S)
         node.destroy_node()
         rclpy.try_shutdown()
     if pipeline_exit is not None:

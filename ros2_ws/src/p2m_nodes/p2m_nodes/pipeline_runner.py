@@ -19,7 +19,8 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+
+from .child_processes import stop_processes
 
 NODE_PACKAGE = "p2m_nodes"
 BRINGUP_PACKAGE = "p2m_bringup"
@@ -118,19 +119,6 @@ def node_commands(args: argparse.Namespace) -> list[list[str]]:
     return commands
 
 
-def _stop(processes: Sequence[subprocess.Popen], sig: int) -> None:
-    for proc in processes:
-        if proc.poll() is None:
-            proc.send_signal(sig)
-    deadline = time.monotonic() + STOP_TIMEOUT_S
-    for proc in processes:
-        try:
-            proc.wait(timeout=max(deadline - time.monotonic(), 0.1))
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
 def run(commands: list[list[str]]) -> int:
     """Start ``commands``, forward SIGINT/SIGTERM, return when they have all ended.
 
@@ -148,7 +136,7 @@ def run(commands: list[list[str]]) -> int:
         while not received and all(proc.poll() is None for proc in processes):
             time.sleep(0.1)
         ended = [proc for proc in processes if proc.poll() is not None]
-        _stop(processes, received[0] if received else signal.SIGINT)
+        stop_processes(processes, STOP_TIMEOUT_S, received[0] if received else signal.SIGINT)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
