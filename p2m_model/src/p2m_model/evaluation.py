@@ -43,10 +43,13 @@ class SampleErrors:
     per_joint: np.ndarray
     noise_level: np.ndarray
 
-    def summary(self) -> dict[str, float]:
-        """Means over samples: {"mpjpe_mm", "pa_mpjpe_mm", "mpvpe_mm", "samples"}."""
-        return {"mpjpe_mm": float(self.mpjpe.mean()), "pa_mpjpe_mm": float(self.pa_mpjpe.mean()),
-                "mpvpe_mm": float(self.mpvpe.mean()), "samples": int(self.mpjpe.size)}
+    def summary(self, chosen: np.ndarray | None = None) -> dict[str, float]:
+        """Means over the samples ``chosen`` (an (N,) bool mask; None = all):
+        {"mpjpe_mm", "pa_mpjpe_mm", "mpvpe_mm", "samples"}."""
+        chosen = np.ones(self.mpjpe.size, dtype=bool) if chosen is None else chosen
+        return {"mpjpe_mm": float(self.mpjpe[chosen].mean()),
+                "pa_mpjpe_mm": float(self.pa_mpjpe[chosen].mean()),
+                "mpvpe_mm": float(self.mpvpe[chosen].mean()), "samples": int(chosen.sum())}
 
 
 def noise_level_percent(keypoints: np.ndarray, keypoints_exact: np.ndarray) -> np.ndarray:

@@ -18,6 +18,15 @@ from .skeletons import H36M17_JOINT_NAMES  # noqa: E402
 
 NOISE_BINS_PERCENT = (0.0, 1.0, 2.0, 3.0, 5.0, 8.0, 12.0, np.inf)
 MESH_EXAMPLES = 4
+# Summary keys and their names in plots.
+METRIC_LABELS = (("mpjpe_mm", "MPJPE"), ("pa_mpjpe_mm", "PA-MPJPE"), ("mpvpe_mm", "MPVPE"))
+
+
+def save_figure(figure: Any, path: Path, dpi: int = 110) -> None:
+    """Lay out, write as PNG and close a matplotlib figure."""
+    figure.tight_layout()
+    figure.savefig(path, dpi=dpi)
+    plt.close(figure)
 
 
 def noise_table(errors: SampleErrors) -> list[dict[str, Any]]:
@@ -27,10 +36,7 @@ def noise_table(errors: SampleErrors) -> list[dict[str, Any]]:
         chosen = (errors.noise_level >= low) & (errors.noise_level < high)
         if chosen.any():
             rows.append({"noise_percent_low": low, "noise_percent_high": float(high),
-                         "samples": int(chosen.sum()),
-                         "mpjpe_mm": float(errors.mpjpe[chosen].mean()),
-                         "pa_mpjpe_mm": float(errors.pa_mpjpe[chosen].mean()),
-                         "mpvpe_mm": float(errors.mpvpe[chosen].mean())})
+                         **errors.summary(chosen)})
     return rows
 
 
@@ -41,23 +47,19 @@ def plot_per_joint(per_joint_mm: np.ndarray, path: Path) -> None:
     axes.set_xticks(range(len(per_joint_mm)), H36M17_JOINT_NAMES, rotation=60, ha="right")
     axes.set_ylabel("error (mm)")
     axes.set_title("Pelvis-aligned error per joint (H36M-17 from the mesh)")
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
+    save_figure(figure, path)
 
 
 def _plot_noise(rows: list[dict[str, Any]], path: Path) -> None:
     labels = [f"{r['noise_percent_low']:g}-{r['noise_percent_high']:g}" for r in rows]
     figure, axes = plt.subplots(figsize=(7, 3.5))
-    for key, name in (("mpjpe_mm", "MPJPE"), ("pa_mpjpe_mm", "PA-MPJPE"), ("mpvpe_mm", "MPVPE")):
+    for key, name in METRIC_LABELS:
         axes.plot(labels, [r[key] for r in rows], marker="o", label=name)
     axes.set_xlabel("2D input error (% of the person's box diagonal)")
     axes.set_ylabel("error (mm)")
     axes.legend()
     axes.grid(alpha=0.3)
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
+    save_figure(figure, path)
 
 
 def _plot_history(history_path: Path, path: Path) -> list[dict[str, Any]]:
@@ -69,15 +71,13 @@ def _plot_history(history_path: Path, path: Path) -> list[dict[str, Any]]:
     loss_axes.set_yscale("log")
     loss_axes.set_xlabel("step")
     loss_axes.set_ylabel("training loss")
-    for key, name in (("mpjpe_mm", "MPJPE"), ("pa_mpjpe_mm", "PA-MPJPE"), ("mpvpe_mm", "MPVPE")):
+    for key, name in METRIC_LABELS:
         val_axes.plot([r["step"] for r in val], [r[key] for r in val], marker="o", label=name)
     val_axes.set_xlabel("step")
     val_axes.set_ylabel("validation error (mm)")
     val_axes.legend()
     val_axes.grid(alpha=0.3)
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
+    save_figure(figure, path)
     return val
 
 
@@ -109,9 +109,7 @@ def _render_examples(predictor: Pose2MeshPredictor, dataset: Any, indices: list[
                              vmin=0, vmax=1)
             axes.set_title(f"#{index} {title}", fontsize=9)
             axes.axis("off")
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
+    save_figure(figure, path, dpi=100)
 
 
 def source_table(errors: SampleErrors, sources: np.ndarray, source_names: list[str]) -> list[dict[str, Any]]:
@@ -124,10 +122,7 @@ def source_table(errors: SampleErrors, sources: np.ndarray, source_names: list[s
     for index, name in enumerate(source_names):
         chosen = sources == index
         if chosen.any():
-            rows.append({"source": name, "samples": int(chosen.sum()),
-                         "mpjpe_mm": float(errors.mpjpe[chosen].mean()),
-                         "pa_mpjpe_mm": float(errors.pa_mpjpe[chosen].mean()),
-                         "mpvpe_mm": float(errors.mpvpe[chosen].mean())})
+            rows.append({"source": name, **errors.summary(chosen)})
     return rows
 
 

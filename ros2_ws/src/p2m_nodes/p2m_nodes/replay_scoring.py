@@ -26,7 +26,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the file-only backend)
 import numpy as np  # noqa: E402
 from p2m_model.evaluation import PELVIS, SCORED_JOINTS, joint_errors, vertex_errors  # noqa: E402
-from p2m_model.evaluation_report import plot_per_joint  # noqa: E402
+from p2m_model.evaluation_report import METRIC_LABELS, plot_per_joint, save_figure  # noqa: E402
 
 NUM_JOINTS = 17  # H36M-17, the joint set of HumanMesh.joints and of the ground truth
 LATENCY_PERCENTILES = (50, 95)
@@ -253,7 +253,7 @@ def _plot_over_time(scores: list[PersonScore], path: Path) -> None:
     start = scores[0].stamp_ns
     stamps = sorted({s.stamp_ns for s in scores})
     figure, axes = plt.subplots(figsize=(9, 3.5))
-    for name, label in (("mpjpe_mm", "MPJPE"), ("pa_mpjpe_mm", "PA-MPJPE"), ("mpvpe_mm", "MPVPE")):
+    for name, label in METRIC_LABELS:
         means = [np.mean([getattr(s, name) for s in scores if s.stamp_ns == stamp])
                  for stamp in stamps]
         times = [(stamp - start) * 1e-9 for stamp, value in zip(stamps, means) if np.isfinite(value)]
@@ -265,9 +265,7 @@ def _plot_over_time(scores: list[PersonScore], path: Path) -> None:
     axes.set_ylabel("mean error over people (mm)")
     axes.legend()
     axes.grid(alpha=0.3)
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
+    save_figure(figure, path)
 
 
 def _plot_latency(mesh_latency_s: np.ndarray, pose_latency_s: np.ndarray, path: Path) -> None:
@@ -279,9 +277,7 @@ def _plot_latency(mesh_latency_s: np.ndarray, pose_latency_s: np.ndarray, path: 
     axes.set_xlabel("receive time - header stamp (ms)")
     axes.set_ylabel("messages")
     axes.legend()
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
+    save_figure(figure, path)
 
 
 def _format(value: float | None, unit: str = "") -> str:
