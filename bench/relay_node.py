@@ -14,14 +14,13 @@ import argparse
 import sys
 
 import numpy as np
-import rclpy
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.serialization import serialize_message
 from std_msgs.msg import Header
 
 from p2m_msgs.msg import HumanMeshArray, Keypoints2DArray, Pose3DArray
 from p2m_nodes.conversions import human_mesh_array_to_msg, pose3d_array_to_msg
+from p2m_nodes.node_support import run_node
 from p2m_nodes.person_data import PersonKeypoints
 from p2m_nodes.qos import STREAM_QOS
 
@@ -82,18 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--people", type=int, default=1)
     parser.add_argument("--vertices", type=int, required=True, help="vertices per mesh")
     args = parser.parse_args(argv)
-    rclpy.init()
-    node = None
-    try:
-        node = RelayNode(args)
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        if node is not None:
-            node.destroy_node()
-        rclpy.try_shutdown()
-    return 0
+    return run_node(lambda: RelayNode(args))
 
 
 if __name__ == "__main__":

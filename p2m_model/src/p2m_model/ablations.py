@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import dataclasses
 import json
 import sys
 import time
@@ -43,9 +44,8 @@ VARIANTS: dict[str, dict[str, str]] = {
 def variant_config(base: TrainingConfig, name: str) -> TrainingConfig:
     """``base`` with MeshNet changed as ``VARIANTS[name]`` says."""
     config = copy.deepcopy(base)
-    for key, value in VARIANTS[name].items():
-        setattr(config.model.meshnet, key, value)
-    config.model.meshnet.__post_init__()  # re-validate the changed fields
+    # replace() builds a new MeshNetConfig, so its checks run on the changed fields.
+    config.model.meshnet = dataclasses.replace(config.model.meshnet, **VARIANTS[name])
     return config
 
 
@@ -99,9 +99,9 @@ def run_variant(name: str, base: TrainingConfig, output: Path, asset: Any,
     """Train (or reuse) one variant and measure it."""
     config = variant_config(base, name)
     run_dir = output / name
-    state_done = (run_dir / "result.json")
-    if state_done.is_file():
-        return json.loads(state_done.read_text())
+    result_path = run_dir / "result.json"
+    if result_path.is_file():
+        return json.loads(result_path.read_text())
     if (run_dir / "state.pt").is_file():
         train(config, run_dir, asset, resume=True)
     else:
@@ -115,7 +115,7 @@ def run_variant(name: str, base: TrainingConfig, output: Path, asset: Any,
         "activation_mb": activation_memory_mb(predictor.model, base.optim.batch_size),
         "steps": config.optim.steps, "batch_size": config.optim.batch_size,
     }
-    state_done.write_text(json.dumps(result, indent=1))
+    result_path.write_text(json.dumps(result, indent=1))
     return result
 
 

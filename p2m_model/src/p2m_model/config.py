@@ -116,24 +116,26 @@ class Pose2MeshConfig:
         Raises:
             ValueError: on an unknown key or an invalid value.
         """
-        _check_keys(cls, data)
+        check_keys(cls, data)
         return cls(
             skeleton=data.get("skeleton", cls.skeleton),
-            normalization=_build(PoseNormalizationConfig, data.get("normalization", {})),
-            posenet=_build(PoseNetConfig, data.get("posenet", {})),
-            meshnet=_build(MeshNetConfig, data.get("meshnet", {})),
+            normalization=section_from_dict(PoseNormalizationConfig, data.get("normalization", {})),
+            posenet=section_from_dict(PoseNetConfig, data.get("posenet", {})),
+            meshnet=section_from_dict(MeshNetConfig, data.get("meshnet", {})),
         )
 
 
-def _check_keys(cls: type, data: dict[str, Any]) -> None:
+def check_keys(cls: type, data: dict[str, Any]) -> None:
+    """Raise ValueError naming the keys of ``data`` that are not fields of dataclass ``cls``."""
     known = {f.name for f in dataclasses.fields(cls)}
     unknown = set(data) - known
     if unknown:
         raise ValueError(f"unknown {cls.__name__} keys: {sorted(unknown)}")
 
 
-def _build(cls: type, data: dict[str, Any]) -> Any:
-    _check_keys(cls, data)
+def section_from_dict(cls: type, data: dict[str, Any]) -> Any:
+    """``cls(**data)`` for a dataclass ``cls``, refusing unknown keys."""
+    check_keys(cls, data)
     return cls(**data)
 
 

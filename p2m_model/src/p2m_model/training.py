@@ -31,7 +31,7 @@ from tqdm import tqdm
 from .atomic_files import write_atomically
 from .cascade import Pose2MeshNet
 from .checkpoint import save_checkpoint
-from .config import Pose2MeshConfig
+from .config import Pose2MeshConfig, check_keys, section_from_dict
 from .evaluation import evaluate
 from .losses import LossWeights, pose2mesh_loss
 from .pose_normalization import normalize_keypoints
@@ -126,17 +126,10 @@ class TrainingConfig:
         Raises:
             ValueError: an unknown key at any level, or an invalid value.
         """
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(data) - known
-        if unknown:
-            raise ValueError(f"unknown training config keys: {sorted(unknown)}")
+        check_keys(cls, data)
         sections = {"model": Pose2MeshConfig.from_dict(data.get("model", {}))}
         for name, section_cls in (("loss", LossWeights), ("data", DataConfig), ("optim", OptimConfig)):
-            values = data.get(name, {})
-            section_known = {f.name for f in dataclasses.fields(section_cls)}
-            if set(values) - section_known:
-                raise ValueError(f"unknown {name} keys: {sorted(set(values) - section_known)}")
-            sections[name] = section_cls(**values)
+            sections[name] = section_from_dict(section_cls, data.get(name, {}))
         scalars = {k: v for k, v in data.items() if k not in sections}
         return cls(**sections, **scalars)
 
@@ -340,14 +333,13 @@ def train(config: TrainingConfig, output_dir: str | os.PathLike, asset: Any,
         for name, value in {"loss": loss, **parts}.items():
             running[name] = running.get(name, 0.0) + float(value.detach())
         bar.update(1)
-        if step % config.log_every == 0 and dist.is_main:
-            record = {"step": step, "lr": scheduler.get_last_lr()[0],
-                      "elapsed_s": round(time.perf_counter() - started, 1),
-                      **{k: v / config.log_every for k, v in running.items()}}
-            bar.set_postfix(loss=f"{record['loss']:.4f}")
-            log(record)
-            running = {}
-        elif step % config.log_every == 0:
+        if step % config.log_every == 0:
+            if dist.is_main:
+                record = {"step": step, "lr": scheduler.get_last_lr()[0],
+                          "elapsed_s": round(time.perf_counter() - started, 1),
+                          **{k: v / config.log_every for k, v in running.items()}}
+                bar.set_postfix(loss=f"{record['loss']:.4f}")
+                log(record)
             running = {}
         done = step == config.optim.steps
         if dist.is_main and (step % config.validate_every == 0 or done):
