@@ -13,6 +13,8 @@ from rclpy.exceptions import InvalidParameterValueException
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 
+from p2m_model.allocator_tuning import reuse_freed_memory
+
 from .diagnostics import DiagnosticsConfig, NodeStatistics, WarningThrottle
 from .qos import STREAM_QOS
 from .validation import Rejection, ValidationConfig
@@ -131,7 +133,6 @@ def load_predictor(parameters: ParameterTable):
     import torch  # torch loads here, after rclpy.init
 
     from p2m_model import Pose2MeshPredictor
-
     if parameters["torch_threads"]:
         torch.set_num_threads(parameters["torch_threads"])
     asset = None
@@ -219,6 +220,10 @@ def run_node(node_factory: Callable[[], Node], args: list[str] | None = None,
              spin: Callable[[Node], None] = rclpy.spin) -> int:
     """rclpy.init, build the node, ``spin`` it until it returns, Ctrl-C or shutdown; the exit code.
 
+    The process keeps freed large blocks for reuse (p2m_model.allocator_tuning):
+    model temporaries and multi-MB messages would otherwise page-fault in anew on
+    every frame.
+
     Startup errors that name a bad input (missing checkpoint, unwritable output
     path, invalid parameter) are printed as one line and give exit code 1
     instead of a traceback.
@@ -227,6 +232,7 @@ def run_node(node_factory: Callable[[], Node], args: list[str] | None = None,
         spin: runs the node; the default spins until shutdown, a source that
             ends (file_source) passes one that returns when it is done.
     """
+    reuse_freed_memory()
     rclpy.init(args=args)
     node = None
     try:
