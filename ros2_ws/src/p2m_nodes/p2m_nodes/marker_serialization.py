@@ -75,7 +75,7 @@ class CdrWriter:
     """Appends XCDR1 little-endian primitives with alignment; ``bytes()`` gives the message."""
 
     def __init__(self) -> None:
-        self._chunks: list[bytes] = [CDR_LE_HEADER]
+        self._chunks: list[bytes | memoryview] = [CDR_LE_HEADER]
         self._offset = 0  # bytes after the encapsulation header
 
     def _align(self, size: int) -> None:
@@ -84,7 +84,7 @@ class CdrWriter:
             self._chunks.append(b"\x00" * padding)
             self._offset += padding
 
-    def _raw(self, data: bytes) -> None:
+    def _raw(self, data: bytes | memoryview) -> None:
         self._chunks.append(data)
         self._offset += len(data)
 
@@ -108,7 +108,7 @@ class CdrWriter:
         """The contiguous little-endian bytes of a primitive sequence's elements."""
         if values.size:
             self._align(element_size)
-            self._raw(values.tobytes())
+            self._raw(memoryview(values).cast("B"))  # joined once in bytes(), not copied here
 
     def __bytes__(self) -> bytes:
         return b"".join(self._chunks)

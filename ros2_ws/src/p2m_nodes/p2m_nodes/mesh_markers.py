@@ -122,7 +122,8 @@ def people_markers(people: Sequence[PersonMesh], faces_by_topology: Mapping[str,
         if faces is not None and faces.size and int(faces.max()) < len(person.vertices):
             add(MESH_NS, identifier, marker_type=TRIANGLE_LIST,
                 color=(red, green, blue, style.mesh_alpha),
-                points=person.vertices[faces.ravel()])  # 3F x 3
+                # 3F x 3, gathered straight into the float64 of geometry_msgs/Point
+                points=np.asarray(person.vertices, np.float64)[faces.ravel()])
         elif len(person.vertices):
             missing.add(person.topology)
         segments = skeleton_segments(person.joints, person.joint_set)
