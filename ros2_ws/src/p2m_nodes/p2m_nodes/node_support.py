@@ -1,9 +1,11 @@
 """Plumbing shared by the p2m nodes: validated parameters, diagnostics, warnings, main()."""
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from importlib import resources
 from typing import Any
 
 import rclpy
@@ -19,6 +21,7 @@ from .diagnostics import DiagnosticsConfig, NodeStatistics, WarningThrottle
 from .qos import STREAM_QOS
 from .validation import Rejection, ValidationConfig
 
+FASTDDS_PROFILE_VARIABLE = "FASTDDS_DEFAULT_PROFILES_FILE"
 DIAGNOSTICS_TOPIC = "/diagnostics"  # absolute: aggregators listen there whatever the namespace
 DIAGNOSTICS_PERIOD_S = 1.0
 WARNING_PERIOD_S = 5.0
@@ -216,13 +219,22 @@ def stamp_seconds(stamp) -> float:
     return stamp.sec + stamp.nanosec * 1e-9
 
 
+def use_fastdds_profile() -> str:
+    """Point ``FASTDDS_DEFAULT_PROFILES_FILE`` at p2m_nodes/fastdds_profile.xml (a 32 MiB
+    shared-memory segment, so meshes, markers and images stay off UDP fragments) unless
+    the variable is already set; must run before rclpy.init. Returns the file in effect.
+    """
+    return os.environ.setdefault(FASTDDS_PROFILE_VARIABLE,
+                                 str(resources.files(__package__) / "fastdds_profile.xml"))
+
+
 def run_node(node_factory: Callable[[], Node], args: list[str] | None = None,
              spin: Callable[[Node], None] = rclpy.spin) -> int:
     """rclpy.init, build the node, ``spin`` it until it returns, Ctrl-C or shutdown; the exit code.
 
     The process keeps freed large blocks for reuse (p2m_model.allocator_tuning):
     model temporaries and multi-MB messages would otherwise page-fault in anew on
-    every frame.
+    every frame. Fast DDS gets p2m's profile unless one is set (:func:`use_fastdds_profile`).
 
     Startup errors that name a bad input (missing checkpoint, unwritable output
     path, invalid parameter) are printed as one line and give exit code 1
@@ -233,6 +245,7 @@ def run_node(node_factory: Callable[[], Node], args: list[str] | None = None,
             ends (file_source) passes one that returns when it is done.
     """
     reuse_freed_memory()
+    use_fastdds_profile()
     rclpy.init(args=args)
     node = None
     try:
