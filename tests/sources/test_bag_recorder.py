@@ -196,3 +196,65 @@ def test_recorder_refuses_existing_output(tmp_path: Path, run_python) -> None:
     assert "FileExistsError" in result.stderr and "taken already exists" in result.stderr
     result = run_python(RECORDER, str(tmp_path / "no" / "bag"), timeout_s=30)
     assert result.returncode == 1 and "does not exist" in result.stderr
+
+
+# ------------------------------------------------------------- recorder killed, bag recovered
+
+BIG_RECORDER = """
+import sys
+from p2m_nodes.bag_recorder import main
+sys.exit(main(["--ros-args", "-p", "output:=" + sys.argv[1], "-p", "topics:=['big:std_msgs/msg/String']"]))
+"""
+
+BIG_PUBLISHER = """
+import sys, time
+import rclpy
+from std_msgs.msg import String
+from p2m_nodes.qos import STREAM_QOS
+
+count, size = int(sys.argv[1]), int(sys.argv[2])
+rclpy.init()
+node = rclpy.create_node("big_publisher")
+publisher = node.create_publisher(String, "big", STREAM_QOS)
+deadline = time.monotonic() + 30
+while time.monotonic() < deadline and publisher.get_subscription_count() == 0:
+    rclpy.spin_once(node, timeout_sec=0.1)
+time.sleep(0.5)
+for index in range(count):
+    publisher.publish(String(data=f"{index:04d}".ljust(size, "x")))
+    time.sleep(0.05)
+time.sleep(2.0)  # reliable delivery of the last ones
+print("sent", flush=True)
+"""
+
+BIG_COUNT, BIG_SIZE = 30, 150_000  # 4.5 MB: four complete 1 MiB MCAP chunks, then a pending one
+
+
+def test_recorder_killed_leaves_a_recoverable_bag(tmp_path: Path, spawn_python) -> None:
+    from p2m_nodes.bag_recover import main as recover
+
+    damaged, recovered = tmp_path / "damaged", tmp_path / "recovered"
+    recorder = spawn_python(BIG_RECORDER, str(damaged))
+    publisher = spawn_python(BIG_PUBLISHER, str(BIG_COUNT), str(BIG_SIZE))
+    out, _ = publisher.communicate(timeout=90)
+    assert out.strip() == "sent", publisher.stderr_path.read_text()
+    recorder.send_signal(signal.SIGKILL)
+    recorder.wait(timeout=10)
+    with pytest.raises(FileNotFoundError, match="metadata"):  # the recorder never wrote it
+        read_with_rosbags(damaged)
+
+    assert recover([str(damaged), str(recovered), "--msg-directory", str(MSG_DIR)]) == 0
+    by_rosbags = read_with_rosbags(recovered)["/big"]
+    by_mcap = read_with_mcap(recovered)["/big"]
+    # Every complete chunk comes back: a prefix of what was sent, in order, byte-exact;
+    # only the chunk still in the recorder's memory (< 1 MiB: 7 messages) is lost.
+    assert BIG_COUNT - 7 <= len(by_rosbags) == len(by_mcap) <= BIG_COUNT
+    for index, ((_, msg), mcap_msg) in enumerate(zip(by_rosbags, by_mcap)):
+        assert msg.data == mcap_msg.data == f"{index:04d}".ljust(BIG_SIZE, "x")
+
+
+def test_recover_names_a_missing_bag(tmp_path: Path, capsys) -> None:
+    from p2m_nodes.bag_recover import main as recover
+
+    assert recover([str(tmp_path / "nothing"), str(tmp_path / "out")]) == 1
+    assert "nothing does not exist" in capsys.readouterr().err

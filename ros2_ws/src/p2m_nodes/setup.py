@@ -31,6 +31,7 @@ setup(
             "bag_replay = p2m_nodes.bag_replay:main",
             "evaluator = p2m_nodes.evaluator_node:main",
             "bag_recorder = p2m_nodes.bag_recorder:main",
+            "bag_recover = p2m_nodes.bag_recover:main",
             "camera_source = p2m_nodes.sources.camera_source:main",
             "file_source = p2m_nodes.sources.file_source:main",
         ],

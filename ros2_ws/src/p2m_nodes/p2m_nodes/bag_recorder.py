@@ -22,6 +22,8 @@ Behaviour:
 - Bag time of a message = its receive time (node clock), as rosbag2 does.
 - SIGINT or SIGTERM: rclpy shuts down, the bag is closed (MCAP summary and
   ``metadata.yaml`` written), everything written so far stays readable.
+- SIGKILL (or a crash): no summary and no ``metadata.yaml``; ``bag_recover DAMAGED
+  NEW`` (p2m_nodes.bag_recover) copies every complete 1 MiB chunk into a closed bag.
 
 Writing and type registration are in :mod:`p2m_nodes.bag_io` (usable without a node).
 """
