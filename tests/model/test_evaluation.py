@@ -86,3 +86,38 @@ def test_evaluation_cli_writes_the_report(tmp_path):
     assert set(figures["per_joint_mm"]) >= {"pelvis", "head", "right_wrist"}
     for name in ("evaluation.md", "per_joint.png", "error_vs_noise.png", "meshes.png"):
         assert (report / name).stat().st_size > 0, name
+
+
+def test_power_law_fit_recovers_a_known_curve_and_its_extrapolation():
+    from p2m_model.evaluation_report import fit_learning_curve
+
+    steps = np.array([100, 500, 1000, 2000, 4000])
+    errors = 3000.0 * steps ** -0.4
+    errors[0] = 900.0  # a warm-up point off the curve: before FIT_FIRST_STEP, ignored
+    fit = fit_learning_curve(steps, errors)
+    assert fit.exponent == pytest.approx(0.4) and fit.scale == pytest.approx(3000.0)
+    assert fit.steps_to(60.0) == pytest.approx((3000.0 / 60.0) ** (1 / 0.4))
+    assert fit_learning_curve(steps[:3], errors[:3]) is None  # two usable points
+    flat = fit_learning_curve(steps, np.full(5, 200.0))
+    assert flat.steps_to(60.0) is None
+
+
+def test_report_learning_curve_from_a_history(tmp_path):
+    import json
+
+    from p2m_model.evaluation_report import _learning_curve_lines, _plot_history
+
+    history = tmp_path / "history.jsonl"
+    lines = [{"step": step, "elapsed_s": 1.5 * step, "loss": 1.0 / step} for step in range(25, 2001, 25)]
+    # A resumed run restarts its clock: that gap must not enter the seconds per step.
+    lines += [{"step": step, "elapsed_s": 1.5 * (step - 2000), "loss": 1.0 / step}
+              for step in range(2025, 3001, 25)]
+    lines += [{"step": step, "mpjpe_mm": 3000.0 * step ** -0.4, "pa_mpjpe_mm": 100.0,
+               "mpvpe_mm": 300.0} for step in (500, 1000, 1500, 2000, 3000)]
+    history.write_text("\n".join(json.dumps(line) for line in lines))
+    curve = _plot_history(history, tmp_path / "curve.png")
+    assert (tmp_path / "curve.png").stat().st_size > 0
+    assert curve["seconds_per_step"] == pytest.approx(1.5)
+    assert curve["fit"]["exponent"] == pytest.approx(0.4)
+    text = "\n".join(_learning_curve_lines(curve))
+    assert "| 3000 |" in text and "reaches the 60 mm target at about 17,678 steps" in text

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,48 @@ NOISE_BINS_PERCENT = (0.0, 1.0, 2.0, 3.0, 5.0, 8.0, 12.0, np.inf)
 MESH_EXAMPLES = 4
 # Summary keys and their names in plots.
 METRIC_LABELS = (("mpjpe_mm", "MPJPE"), ("pa_mpjpe_mm", "PA-MPJPE"), ("mpvpe_mm", "MPVPE"))
+TARGET_MPJPE_MM = 60.0  # the shipped model's target on this test split (issue 4)
+FIT_FIRST_STEP = 500  # validation points before this are warm-up, left out of the fit
+FLAT_EXPONENT = 1e-3  # a fitted decay slower than this counts as a plateau
+EXTRAPOLATION_FACTOR = 4  # the plotted fit runs to this many times the last step
+
+
+@dataclass(frozen=True)
+class PowerLawFit:
+    """Validation error against training step, ``error ~ scale * step ** -exponent``
+    (least squares on log error against log step)."""
+
+    scale: float
+    exponent: float
+
+    def error_at(self, step: float) -> float:
+        return self.scale * step ** -self.exponent
+
+    def steps_to(self, error_mm: float) -> float | None:
+        """Step at which the fit reaches ``error_mm``; None if it is flat or rising."""
+        if self.exponent < FLAT_EXPONENT:
+            return None
+        return (self.scale / error_mm) ** (1.0 / self.exponent)
+
+
+def fit_learning_curve(steps: np.ndarray, errors_mm: np.ndarray,
+                       first_step: int = FIT_FIRST_STEP) -> PowerLawFit | None:
+    """:class:`PowerLawFit` of the points at ``first_step`` or later; None with fewer than 3."""
+    steps, errors_mm = np.asarray(steps, float), np.asarray(errors_mm, float)
+    keep = (steps >= first_step) & (errors_mm > 0)
+    if keep.sum() < 3:
+        return None
+    slope, intercept = np.polyfit(np.log(steps[keep]), np.log(errors_mm[keep]), 1)
+    return PowerLawFit(scale=float(np.exp(intercept)), exponent=float(-slope))
+
+
+def seconds_per_step(train_records: list[dict[str, Any]]) -> float | None:
+    """Median of elapsed time over steps between consecutive training log records
+    (robust to pauses and to the clock restarting at a resume)."""
+    rates = [(b["elapsed_s"] - a["elapsed_s"]) / (b["step"] - a["step"])
+             for a, b in zip(train_records, train_records[1:])
+             if b["step"] > a["step"] and b["elapsed_s"] > a["elapsed_s"]]
+    return float(np.median(rates)) if rates else None
 
 
 def save_figure(figure: Any, path: Path, dpi: int = 110) -> None:
@@ -62,10 +105,17 @@ def _plot_noise(rows: list[dict[str, Any]], path: Path) -> None:
     save_figure(figure, path)
 
 
-def _plot_history(history_path: Path, path: Path) -> list[dict[str, Any]]:
+def _plot_history(history_path: Path, path: Path) -> dict[str, Any]:
+    """Plot training loss and validation errors (with the MPJPE power-law fit, dashed).
+
+    Returns:
+        ``validation`` (the records), ``fit`` (scale, exponent, first step, or None) and
+        ``seconds_per_step``.
+    """
     records = [json.loads(line) for line in history_path.read_text().splitlines() if line.strip()]
     train = [r for r in records if "loss" in r]
     val = [r for r in records if "mpjpe_mm" in r]
+    fit = fit_learning_curve(np.array([r["step"] for r in val]), np.array([r["mpjpe_mm"] for r in val]))
     figure, (loss_axes, val_axes) = plt.subplots(1, 2, figsize=(10, 3.5))
     loss_axes.plot([r["step"] for r in train], [r["loss"] for r in train], lw=0.8)
     loss_axes.set_yscale("log")
@@ -73,12 +123,45 @@ def _plot_history(history_path: Path, path: Path) -> list[dict[str, Any]]:
     loss_axes.set_ylabel("training loss")
     for key, name in METRIC_LABELS:
         val_axes.plot([r["step"] for r in val], [r[key] for r in val], marker="o", label=name)
+    if fit is not None:
+        ahead = np.geomspace(FIT_FIRST_STEP, EXTRAPOLATION_FACTOR * val[-1]["step"], 50)
+        val_axes.plot(ahead, fit.error_at(ahead), "k--", lw=0.8,
+                      label=f"MPJPE fit ~ step^-{fit.exponent:.2f}")
+        val_axes.axhline(TARGET_MPJPE_MM, color="grey", lw=0.8, ls=":", label="MPJPE target")
     val_axes.set_xlabel("step")
     val_axes.set_ylabel("validation error (mm)")
-    val_axes.legend()
+    val_axes.legend(fontsize=7)
     val_axes.grid(alpha=0.3)
     save_figure(figure, path)
-    return val
+    return {"validation": val, "seconds_per_step": seconds_per_step(train),
+            "fit": None if fit is None else {"scale": fit.scale, "exponent": fit.exponent,
+                                             "first_step": FIT_FIRST_STEP}}
+
+
+def _learning_curve_lines(history: dict[str, Any]) -> list[str]:
+    val = history["validation"]
+    lines = ["## Learning curve", "", "![learning curve](learning_curve.png)", "",
+             "| step | MPJPE | PA-MPJPE | MPVPE |", "| --- | --- | --- | --- |",
+             *[f"| {r['step']} | {r['mpjpe_mm']:.1f} | {r['pa_mpjpe_mm']:.1f} | "
+               f"{r['mpvpe_mm']:.1f} |" for r in val], ""]
+    if history["fit"] is None:
+        return lines
+    fit = PowerLawFit(history["fit"]["scale"], history["fit"]["exponent"])
+    last = val[-1]["step"]
+    needed = fit.steps_to(TARGET_MPJPE_MM)
+    rate = history["seconds_per_step"]
+    reach = ("never reaches the target" if needed is None else
+             f"reaches the {TARGET_MPJPE_MM:g} mm target at about {needed:,.0f} steps"
+             + (f" (~{needed * rate / 3600:,.0f} hours at the measured {rate:.2f} s/step)"
+                if rate else ""))
+    return lines + [
+        f"What more training would give (an extrapolation, not a measurement): a power law "
+        f"fitted to validation MPJPE from step {history['fit']['first_step']} on, "
+        f"MPJPE ~ {fit.scale:.0f} x step^-{fit.exponent:.3f}, predicts "
+        f"{fit.error_at(2 * last):.0f} mm at {2 * last:,} steps and "
+        f"{fit.error_at(EXTRAPOLATION_FACTOR * last):.0f} mm at "
+        f"{EXTRAPOLATION_FACTOR * last:,}, and {reach}. Learning curves usually flatten, so "
+        "read this as a lower bound on the time needed.", ""]
 
 
 def _render_examples(predictor: Pose2MeshPredictor, dataset: Any, indices: list[int],
@@ -147,7 +230,7 @@ def write_report(output: Path, errors: SampleErrors, predictor: Pose2MeshPredict
     # Typical and hard cases: quantiles 25, 50, 75 and 95 % of MPJPE.
     examples = [int(order[int(q * (len(order) - 1))]) for q in (0.25, 0.5, 0.75, 0.95)][:MESH_EXAMPLES]
     _render_examples(predictor, dataset, examples, output / "meshes.png")
-    validation = _plot_history(Path(history), output / "learning_curve.png") if history else []
+    curve = _plot_history(Path(history), output / "learning_curve.png") if history else None
     by_source = (source_table(errors, np.asarray(dataset.sources)[:len(errors.mpjpe)], source_names)
                  if source_names else [])
 
@@ -157,7 +240,9 @@ def write_report(output: Path, errors: SampleErrors, predictor: Pose2MeshPredict
                "median_mm": {"mpjpe": float(np.median(errors.mpjpe)),
                              "pa_mpjpe": float(np.median(errors.pa_mpjpe)),
                              "mpvpe": float(np.median(errors.mpvpe))},
-               "validation_history": validation}
+               "validation_history": curve["validation"] if curve else [],
+               "learning_curve_fit": curve["fit"] if curve else None,
+               "seconds_per_step": curve["seconds_per_step"] if curve else None}
     (output / "evaluation.json").write_text(json.dumps(figures, indent=1))
 
     lines = [
@@ -189,7 +274,7 @@ def write_report(output: Path, errors: SampleErrors, predictor: Pose2MeshPredict
         "People at the 25th, 50th, 75th and 95th percentile of MPJPE.", "",
         "![meshes](meshes.png)", "",
     ]
-    if validation:
-        lines += ["## Learning curve", "", "![learning curve](learning_curve.png)", ""]
+    if curve and curve["validation"]:
+        lines += _learning_curve_lines(curve)
     (output / "evaluation.md").write_text("\n".join(lines))
     return summary
