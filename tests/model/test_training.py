@@ -73,3 +73,12 @@ def test_learning_rate_warms_up_then_decays_to_the_final_fraction():
 def test_unknown_config_keys_are_rejected():
     with pytest.raises(ValueError, match="lrate"):
         TrainingConfig.from_dict({"optim": {"lrate": 1.0}})
+
+
+def test_resume_with_more_steps_records_the_change(tmp_path, asset):
+    train(_config(2), tmp_path, asset, progress=False)
+    train(_config(4), tmp_path, asset, resume=True, progress=False)
+    records = [json.loads(line) for line in (tmp_path / "history.jsonl").read_text().splitlines()]
+    assert {"step": 2, "config_changed": {"optim.steps": [2, 4]}} in records
+    assert "steps: 4" in (tmp_path / "config.yaml").read_text()
+    assert [r["step"] for r in records if "loss" in r] == [1, 2, 3, 4]

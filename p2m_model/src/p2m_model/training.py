@@ -1,12 +1,14 @@
 """Training the Pose2Mesh cascade on generated bodies: config, loop, resumable state.
 
 One run lives in one output directory:
-    config.yaml          the full configuration used (written at start)
+    config.yaml          the configuration in effect (written at start, rewritten by a
+                         resume that changes it, e.g. ``--steps``)
     state.pt             everything needed to resume (weights, optimizer, schedule,
                          step, RNG states); rewritten atomically (temp file + rename)
     model.safetensors    the latest weights as a shippable checkpoint (atomic)
     best.safetensors     the weights with the lowest validation MPJPE so far (atomic)
-    history.jsonl        one JSON line per logged step and per validation
+    history.jsonl        one JSON line per logged step and per validation, and a
+                         ``config_changed`` line where a resume changed the config
 
 Runs on CPU, on one CUDA device (``device: auto``), or on several GPUs/processes
 under ``torchrun`` (DistributedDataParallel; rank 0 validates and writes files).
@@ -152,6 +154,23 @@ class TrainingConfig:
         return config
 
 
+def changed_settings(old: dict[str, Any], new: dict[str, Any], prefix: str = "") -> dict[str, list]:
+    """Dotted keys whose value differs between two nested config dicts -> [old, new]."""
+    changes: dict[str, list] = {}
+    for key in sorted(set(old) | set(new), key=str):
+        before, after = old.get(key), new.get(key)
+        if isinstance(before, dict) and isinstance(after, dict):
+            changes.update(changed_settings(before, after, f"{prefix}{key}."))
+        elif before != after:
+            changes[f"{prefix}{key}"] = [before, after]
+    return changes
+
+
+def _append_history(output: Path, record: dict[str, Any]) -> None:
+    with open(output / HISTORY_NAME, "a") as history:
+        history.write(json.dumps(record) + "\n")
+
+
 def learning_rate_factor(step: int, optim: OptimConfig) -> float:
     """Multiplier of ``optim.lr`` at ``step`` (0-based): warm-up, then cosine decay."""
     if step < optim.warmup_steps:
@@ -283,8 +302,15 @@ def train(config: TrainingConfig, output_dir: str | os.PathLike, asset: Any,
         torch.set_rng_state(state["torch_rng"])
         np.random.set_state(state["numpy_rng"])
         random.setstate(state["python_rng"])
-    elif dist.is_main:
-        (output / CONFIG_NAME).write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
+    if dist.is_main:
+        config_path = output / CONFIG_NAME
+        previous = yaml.safe_load(config_path.read_text()) if resume and config_path.exists() else None
+        if previous != config.to_dict():
+            config_path.write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
+        if previous is not None and previous != config.to_dict():
+            # e.g. --steps raised on resume: the history says from which step it applies.
+            _append_history(output, {"step": step,
+                                     "config_changed": changed_settings(previous, config.to_dict())})
     trained = model
     if dist.world_size > 1:
         trained = torch.nn.parallel.DistributedDataParallel(
@@ -308,8 +334,7 @@ def train(config: TrainingConfig, output_dir: str | os.PathLike, asset: Any,
         write_atomically(state_path, lambda temp: torch.save(state, temp))
 
     def log(record: dict[str, Any]) -> None:
-        with open(output / HISTORY_NAME, "a") as history:
-            history.write(json.dumps(record) + "\n")
+        _append_history(output, record)
 
     last_validation: dict[str, Any] = {}
     bar = tqdm(total=config.optim.steps, initial=step, desc="train", unit="step",
