@@ -146,13 +146,16 @@ def model_figures(checkpoint: Path, config: BenchConfig) -> dict:
 
 
 def visualizer_figures(frames: int) -> dict:
-    """Median ms of VisualizerNode.on_meshes for one person (parse, markers, CDR, publish)."""
+    """Median ms of VisualizerNode.on_meshes for one person (parse, markers, CDR, publish),
+    with the allocator setting the node process has (run_node)."""
+    from p2m_model.allocator_tuning import reuse_freed_memory
     from p2m_model.body_model_asset import BodyModelAsset
     from std_msgs.msg import Header
 
     from p2m_nodes.conversions import human_mesh_array_to_msg, mesh_topology_to_msg
     from p2m_nodes.visualizer_node import VisualizerNode
 
+    reuse_freed_memory()
     asset = BodyModelAsset.load()
     vertices = np.asarray(asset.template, np.float32)[None] + np.float32([0.0, 0.0, 3.0])
     joints = np.einsum("jv,bvc->bjc", np.asarray(asset.h36m17_regressor), vertices)
