@@ -6,7 +6,7 @@ setup(
     name=package_name,
     version="0.1.0",
     packages=find_packages(exclude=["test"]),
-    package_data={package_name: ["fastdds_profile.xml"]},
+    package_data={package_name: ["fastdds_profile.xml", "fastdds_profile_localhost.xml"]},
     data_files=[
         # Registers the package in the ament index so ros2 run/launch find it.
         ("share/ament_index/resource_index/packages", ["resource/" + package_name]),

@@ -224,8 +224,12 @@ def use_fastdds_profile() -> str:
     shared-memory segment, so meshes, markers and images stay off UDP fragments) unless
     the variable is already set; must run before rclpy.init. Returns the file in effect.
     """
-    return os.environ.setdefault(FASTDDS_PROFILE_VARIABLE,
-                                 str(resources.files(__package__) / "fastdds_profile.xml"))
+    # User transports bypass the RMW's localhost restriction: the localhost profile
+    # keeps UDP on the loopback, or loopback-only peers would not hear these nodes.
+    localhost = (os.environ.get("ROS_AUTOMATIC_DISCOVERY_RANGE", "").upper() == "LOCALHOST"
+                 or os.environ.get("ROS_LOCALHOST_ONLY") == "1")
+    name = "fastdds_profile_localhost.xml" if localhost else "fastdds_profile.xml"
+    return os.environ.setdefault(FASTDDS_PROFILE_VARIABLE, str(resources.files(__package__) / name))
 
 
 def run_node(node_factory: Callable[[], Node], args: list[str] | None = None,
