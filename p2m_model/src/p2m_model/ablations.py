@@ -30,7 +30,7 @@ from .cascade import Pose2MeshNet
 from .evaluation import evaluate
 from .predictor import Pose2MeshPredictor
 from .synthesis.dataset import SyntheticBodyDataset, SyntheticViewConfig, shard_paths
-from .training import LATEST_NAME, TrainingConfig, train
+from .training import HISTORY_NAME, LATEST_NAME, TrainingConfig, read_history, train
 
 VARIANTS: dict[str, dict[str, str]] = {
     "gcn": {},
@@ -119,8 +119,28 @@ def run_variant(name: str, base: TrainingConfig, output: Path, asset: Any,
     return result
 
 
-def markdown_table(results: dict[str, dict[str, Any]], command: str) -> str:
-    """The ablation page: three tables and the paper's anchors."""
+def validation_mpjpe(run_dir: Path) -> dict[int, float]:
+    """Validation MPJPE (mm) by step of one run; a step validated twice (a resumed run)
+    keeps its later value."""
+    return {record["step"]: record["mpjpe_mm"] for record in read_history(run_dir / HISTORY_NAME)
+            if "mpjpe_mm" in record}
+
+
+def curve_table(curves: dict[str, dict[int, float]]) -> list[str]:
+    """Markdown rows: one per variant, its validation MPJPE at every step any run validated."""
+    steps = sorted({step for curve in curves.values() for step in curve})
+    lines = ["| variant | " + " | ".join(f"step {step}" for step in steps) + " |",
+             "| --- |" + " --- |" * len(steps)]
+    for name, curve in curves.items():
+        cells = [f"{curve[step]:.1f}" if step in curve else "" for step in steps]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def markdown_table(results: dict[str, dict[str, Any]], command: str,
+                   curves: dict[str, dict[int, float]]) -> str:
+    """The ablation page: three tables with the paper's anchors, then each variant's
+    validation MPJPE during training (``curves``, from :func:`validation_mpjpe`)."""
     def row(name: str, keys: list[str]) -> str:
         r = results[name]
         cells = {"mpjpe": f"{r['mpjpe_mm']:.1f}", "pa": f"{r['pa_mpjpe_mm']:.1f}",
@@ -148,6 +168,8 @@ def markdown_table(results: dict[str, dict[str, Any]], command: str) -> str:
         row("2d", ["mpjpe", "pa", "mpvpe"]).replace("| 2d |", "| 2D -> mesh |"),
         row("3d", ["mpjpe", "pa", "mpvpe"]).replace("| 3d |", "| 2D -> 3D -> mesh |"),
         row("gcn", ["mpjpe", "pa", "mpvpe"]).replace("| gcn |", "| 2D -> 3D + 2D -> mesh |"), "",
+        "## Validation MPJPE during training (mm, validation split)", "",
+        *curve_table(curves), "",
     ]
     return "\n".join(lines)
 
@@ -176,7 +198,8 @@ def main(argv: list[str] | None = None) -> int:
     command = "python -m p2m_model.ablations " + " ".join(sys.argv[1:] if argv is None else argv)
     (output / "results.json").write_text(json.dumps(results, indent=1))
     if set(VARIANTS) <= set(results):
-        Path(args.table).write_text(markdown_table(results, command))
+        curves = {name: validation_mpjpe(output / name) for name in results}
+        Path(args.table).write_text(markdown_table(results, command, curves))
         print(f"wrote {args.table}")
     return 0
 

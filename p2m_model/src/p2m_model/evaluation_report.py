@@ -16,6 +16,7 @@ from .evaluation import SampleErrors  # noqa: E402
 from .mesh_rendering import render  # noqa: E402
 from .predictor import Pose2MeshPredictor  # noqa: E402
 from .skeletons import H36M17_JOINT_NAMES  # noqa: E402
+from .training import read_history  # noqa: E402
 
 NOISE_BINS_PERCENT = (0.0, 1.0, 2.0, 3.0, 5.0, 8.0, 12.0, np.inf)
 MESH_EXAMPLES = 4
@@ -112,7 +113,7 @@ def _plot_history(history_path: Path, path: Path) -> dict[str, Any]:
         ``validation`` (the records), ``fit`` (scale, exponent, first step, or None) and
         ``seconds_per_step``.
     """
-    records = [json.loads(line) for line in history_path.read_text().splitlines() if line.strip()]
+    records = read_history(history_path)
     train = [r for r in records if "loss" in r]
     val = [r for r in records if "mpjpe_mm" in r]
     fit = fit_learning_curve(np.array([r["step"] for r in val]), np.array([r["mpjpe_mm"] for r in val]))

@@ -166,6 +166,11 @@ def changed_settings(old: dict[str, Any], new: dict[str, Any], prefix: str = "")
     return changes
 
 
+def read_history(path: Path) -> list[dict[str, Any]]:
+    """The records of a run's history.jsonl, in the order they were written."""
+    return [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
+
+
 def _append_history(output: Path, record: dict[str, Any]) -> None:
     with open(output / HISTORY_NAME, "a") as history:
         history.write(json.dumps(record) + "\n")
