@@ -29,14 +29,13 @@ from sensor_msgs.msg import Image
 from std_msgs.msg import Header
 from p2m_msgs.msg import Keypoints2DArray
 from p2m_nodes.image_conversion import array_to_image
-from p2m_nodes.node_support import use_fastdds_profile
+from p2m_nodes.node_support import init_ros
 from p2m_nodes.qos import SENSOR_QOS, STREAM_QOS
 
 # Like a camera driver started with p2m's Fast DDS profile (docs/sources.md): 786 kB
 # images fit its shared-memory segment. Fast DDS's default 512 kB segment sends them
 # as UDP fragments, which this machine lost under load.
-use_fastdds_profile()
-rclpy.init()
+init_ros()
 node = rclpy.create_node("camera_probe")
 publisher = node.create_publisher(Image, "camera/image_raw", SENSOR_QOS)
 received, diagnostics = [], []

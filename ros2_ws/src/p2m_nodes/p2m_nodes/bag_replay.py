@@ -43,7 +43,7 @@ from rclpy.node import Node
 from rclpy.utilities import remove_ros_args
 from rosbags.highlevel import AnyReader
 
-from .node_support import use_fastdds_profile
+from .node_support import init_ros
 from .qos import STREAM_QOS
 
 HEADER_TYPE = "std_msgs/msg/Header"
@@ -243,8 +243,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bag_replay: {error}", file=sys.stderr)
         return 2
 
-    use_fastdds_profile()
-    rclpy.init(args=None if argv is None else ["bag_replay", *argv])
+    init_ros(None if argv is None else ["bag_replay", *argv])
     node = None
     try:
         node = BagReplayNode(messages, options)

@@ -42,7 +42,7 @@ from p2m_msgs.msg import HumanMeshArray, Keypoints2DArray, Pose3DArray
 from .bag_replay import message_class, read_bag
 from .child_processes import stop_processes
 from .conversions import human_meshes_from_msg, keypoints_people_from_msg, pose3d_people_from_msg
-from .node_support import stamp_seconds, use_fastdds_profile
+from .node_support import init_ros, stamp_seconds
 from .qos import STREAM_QOS
 from .replay_scoring import ReplayResult, ReplayScorer, write_replay_report
 
@@ -212,8 +212,7 @@ def offline_result(bag: Path, predictor) -> ReplayResult:
 # ----------------------------------------------------------------------------- CLI
 
 def _run_node(ros_args: list[str] | None) -> int:
-    use_fastdds_profile()
-    rclpy.init(args=ros_args)
+    init_ros(ros_args)
     node = None
     try:
         node = EvaluatorNode()
@@ -258,8 +257,7 @@ def _run_replay(args: argparse.Namespace) -> int:
                 "-p", f"idle_timeout_s:={args.idle_timeout}", "-p", f"bag:={args.replay}",
                 "-p", f"checkpoint:={args.checkpoint or 'shipped'}"]
     started = time.monotonic()
-    use_fastdds_profile()  # the nodes' profile, inherited by the children too
-    rclpy.init(args=ros_args)
+    init_ros(ros_args)  # the nodes' profile, inherited by the children too
     node = EvaluatorNode()
     pipeline = subprocess.Popen(pipeline_cmd, stdin=subprocess.DEVNULL)
     replay = None

@@ -221,8 +221,10 @@ def stamp_seconds(stamp) -> float:
 
 def use_fastdds_profile() -> str:
     """Point ``FASTDDS_DEFAULT_PROFILES_FILE`` at p2m_nodes/fastdds_profile.xml (a 32 MiB
-    shared-memory segment, so meshes, markers and images stay off UDP fragments) unless
-    the variable is already set; must run before rclpy.init. Returns the file in effect.
+    shared-memory segment, so meshes, markers and images stay off UDP fragments), or at
+    fastdds_profile_localhost.xml when the discovery range is LOCALHOST, unless the
+    variable is already set; must run before rclpy.init (:func:`init_ros` does both).
+    Returns the file in effect.
     """
     # User transports bypass the RMW's localhost restriction: the localhost profile
     # keeps UDP on the loopback, or loopback-only peers would not hear these nodes.
@@ -230,6 +232,13 @@ def use_fastdds_profile() -> str:
                  or os.environ.get("ROS_LOCALHOST_ONLY") == "1")
     name = "fastdds_profile_localhost.xml" if localhost else "fastdds_profile.xml"
     return os.environ.setdefault(FASTDDS_PROFILE_VARIABLE, str(resources.files(__package__) / name))
+
+
+def init_ros(args: list[str] | None = None) -> None:
+    """``rclpy.init(args=args)`` with p2m's Fast DDS profile in effect (:func:`use_fastdds_profile`):
+    how every p2m process joins the graph, so all of them share one transport setup."""
+    use_fastdds_profile()
+    rclpy.init(args=args)
 
 
 def run_node(node_factory: Callable[[], Node], args: list[str] | None = None,
@@ -249,8 +258,7 @@ def run_node(node_factory: Callable[[], Node], args: list[str] | None = None,
             ends (file_source) passes one that returns when it is done.
     """
     reuse_freed_memory()
-    use_fastdds_profile()
-    rclpy.init(args=args)
+    init_ros(args)
     node = None
     try:
         node = node_factory()
