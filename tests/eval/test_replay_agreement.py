@@ -46,3 +46,19 @@ def test_live_replay_equals_offline_evaluation(synthetic_bag, untrained_checkpoi
         else:
             assert got["mpvpe_mm"] == pytest.approx(expected.mpvpe_mm, abs=TOLERANCE_MM)
     assert live["summary"]["mesh_samples"] == 6  # frames 0, 2, 4 x 2 people
+
+
+def test_lockstep_replay_names_what_it_has_not_matched(synthetic_bag):
+    """With nobody on the graph, bag_replay waits for subscribers of the keypoints and both
+    ground-truth topics and, in lockstep, a /human_mesh publisher, names all four, and
+    still replays every message."""
+    run = subprocess.run(
+        [sys.executable, "-m", "p2m_nodes.bag_replay", str(synthetic_bag), "--lockstep",
+         "--wait-timeout", "0.5", "--lockstep-timeout", "0.05"],
+        capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    assert run.returncode == 0, run.stderr[-3000:]
+    warning = next(line for line in run.stderr.splitlines() if "not matched after 0.5 s" in line)
+    for name in ("/keypoints_2d", "/ground_truth/pose_3d", "/ground_truth/human_mesh",
+                 "/human_mesh (publisher)"):
+        assert name in warning
+    assert "published 23 messages" in run.stderr

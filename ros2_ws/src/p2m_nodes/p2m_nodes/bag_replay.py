@@ -22,8 +22,9 @@ latency is the processing time of one frame without queueing. For evaluations
 whose result must not depend on the machine's speed (tests, ``make eval``).
 
 Before the first message it waits (``--wait-timeout``) until each ``--wait-for``
-topic has a subscriber, since reliable QoS cannot deliver to readers not yet
-discovered; at the end it waits until subscribers acknowledged everything.
+topic has a subscriber (and, in lockstep, ``/human_mesh`` a publisher), since reliable
+QoS cannot deliver to readers not yet discovered; at the end it waits until
+subscribers acknowledged everything.
 """
 from __future__ import annotations
 
@@ -50,7 +51,7 @@ HEADER_TYPE = "std_msgs/msg/Header"
 # CDR: 4-byte encapsulation header (byte 1: 1 = little endian), then the Header's
 # builtin_interfaces/Time stamp: int32 sec, uint32 nanosec.
 STAMP_OFFSET = 4
-DEFAULT_WAIT_FOR = ("/keypoints_2d", "/ground_truth/pose_3d")
+DEFAULT_WAIT_FOR = ("/keypoints_2d", "/ground_truth/pose_3d", "/ground_truth/human_mesh")
 ACK_TIMEOUT_S = 5.0
 LOCKSTEP_TOPIC = "/human_mesh"
 LOCKSTEP_TYPE = "p2m_msgs/msg/HumanMeshArray"
@@ -171,19 +172,27 @@ class BagReplayNode(Node):
                                                                  STREAM_QOS)
                                     for topic, msgtype in types.items()}
         self.output_stamps: set[int] = set()
+        self.output_subscription = None
         if options.lockstep:
-            self.create_subscription(message_class(LOCKSTEP_TYPE), LOCKSTEP_TOPIC,
-                                     lambda data: self.output_stamps.add(header_stamp_ns(data)),
-                                     STREAM_QOS, raw=True)
+            self.output_subscription = self.create_subscription(
+                message_class(LOCKSTEP_TYPE), LOCKSTEP_TOPIC,
+                lambda data: self.output_stamps.add(header_stamp_ns(data)), STREAM_QOS, raw=True)
+
+    def _unmatched(self, wanted: list[str]) -> list[str]:
+        missing = [t for t in wanted if self.publishers_by_topic[t].get_subscription_count() == 0]
+        if self.output_subscription is not None and self.output_subscription.get_publisher_count() == 0:
+            missing.append(f"{LOCKSTEP_TOPIC} (publisher)")
+        return missing
 
     def wait_for_subscribers(self) -> list[str]:
-        """Spin until each wanted topic of the bag has a subscriber; returns those without."""
+        """Spin until each wanted topic of the bag has a subscriber and, in lockstep, the
+        output topic a publisher; returns those still without."""
         wanted = [t for t in self.options.wait_for if t in self.publishers_by_topic]
         deadline = time.monotonic() + self.options.wait_timeout_s
-        missing = wanted
+        missing = self._unmatched(wanted)
         while missing and time.monotonic() < deadline:
             rclpy.spin_once(self, timeout_sec=0.05)
-            missing = [t for t in wanted if self.publishers_by_topic[t].get_subscription_count() == 0]
+            missing = self._unmatched(wanted)
         return missing
 
     def play_once(self) -> int:
@@ -249,8 +258,8 @@ def main(argv: list[str] | None = None) -> int:
         node = BagReplayNode(messages, options)
         missing = node.wait_for_subscribers()
         if missing:
-            node.get_logger().warning(f"no subscriber on {missing} after "
-                                      f"{options.wait_timeout_s} s; replaying anyway")
+            node.get_logger().warning(f"not matched after {options.wait_timeout_s} s: "
+                                      f"{', '.join(missing)}; replaying anyway")
         published = node.play_once()
         while options.loop:
             published += node.play_once()
