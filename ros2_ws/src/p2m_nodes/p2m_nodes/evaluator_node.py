@@ -115,9 +115,9 @@ class EvaluatorNode(Node):
                                  STREAM_QOS)
         self.create_subscription(HumanMeshArray, GROUND_TRUTH_MESH_TOPIC,
                                  self.on_ground_truth_mesh, STREAM_QOS)
-        self.mesh_subscription = self.create_subscription(HumanMeshArray, "human_mesh",
-                                                          self.on_mesh, STREAM_QOS)
-        self.create_subscription(Pose3DArray, "pose_3d", self.on_pose, STREAM_QOS)
+        self.output_subscriptions = (
+            self.create_subscription(HumanMeshArray, "human_mesh", self.on_mesh, STREAM_QOS),
+            self.create_subscription(Pose3DArray, "pose_3d", self.on_pose, STREAM_QOS))
 
     def _latency_s(self, msg) -> float:
         return self.get_clock().now().nanoseconds * 1e-9 - stamp_seconds(msg.header.stamp)
@@ -186,11 +186,11 @@ def spin_until_finished(node: EvaluatorNode,
 
 def spin_until_pipeline_matched(node: EvaluatorNode, pipeline_running: Callable[[], bool],
                                 timeout_s: float) -> bool:
-    """Spin until the node's ``human_mesh`` subscription is matched with a publisher;
-    False if the pipeline ended or ``timeout_s`` passed first."""
+    """Spin until the node's ``human_mesh`` and ``pose_3d`` subscriptions are matched with
+    a publisher; False if the pipeline ended or ``timeout_s`` passed first."""
     deadline = time.monotonic() + timeout_s
     while rclpy.ok() and pipeline_running() and time.monotonic() < deadline:
-        if node.mesh_subscription.get_publisher_count() > 0:
+        if all(sub.get_publisher_count() > 0 for sub in node.output_subscriptions):
             return True
         rclpy.spin_once(node, timeout_sec=CHECK_PERIOD_S)
     return False
@@ -277,7 +277,7 @@ def _run_replay(args: argparse.Namespace) -> int:
     try:
         # Reliable volatile topics reach only the readers matched when a message goes out:
         # bag_replay starts once the pipeline subscribes /keypoints_2d, and when this node
-        # had not yet matched the pipeline's human_mesh writer it scored nothing (1 run in 4).
+        # had not yet matched the pipeline's writers it scored nothing (1 run in 4).
         matched = spin_until_pipeline_matched(node, lambda: pipeline.poll() is None,
                                               args.wait_timeout)
         if matched:
@@ -297,7 +297,7 @@ def _run_replay(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 1
     if replay is None:
-        print(f"evaluator: no human_mesh publisher of the pipeline matched within "
+        print(f"evaluator: the pipeline's human_mesh and pose_3d publishers did not match within "
               f"{args.wait_timeout} s", file=sys.stderr)
         return 1
     if replay.returncode != 0:
