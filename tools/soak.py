@@ -35,6 +35,7 @@ WINDOW_S = 60.0
 RSS_PERIOD_S = 1.0
 STARTUP_TIMEOUT_S = 120.0
 DRAIN_S = 10.0
+PRIMER_PERIOD_S = 0.5
 RUNNER_STOP_TIMEOUT_S = 30.0
 MEMORY_SAMPLES = 5  # medians over this many RSS samples at each end
 
@@ -177,6 +178,21 @@ def run_soak(config: SoakConfig) -> dict:
             if time.monotonic() > deadline or runner.poll() is not None:
                 raise RuntimeError(f"pipeline did not start; see {log_path}")
             rclpy.spin_once(node, timeout_sec=0.1)
+        # Discovery is not matching along the whole chain (posenet -> meshnet -> visualizer
+        # -> here), and a reliable volatile message reaches only readers matched when it
+        # goes out: primer frames (negative stamps, not counted) until one comes back as markers.
+        primer = 0
+        while not any(frame < 0 for frame in markers_at):
+            if time.monotonic() > deadline or runner.poll() is not None:
+                raise RuntimeError(f"no primer frame came back through the pipeline; see {log_path}")
+            primer -= 1
+            keypoints, scores = standing_people(config.people, rng)
+            header = Header(frame_id="camera_optical_frame")
+            header.stamp.sec = primer
+            publisher.publish(keypoints_array_to_msg(header, (640, 480), keypoints, scores))
+            spin_deadline = time.monotonic() + PRIMER_PERIOD_S
+            while (now := time.monotonic()) < spin_deadline and not any(f < 0 for f in markers_at):
+                rclpy.spin_once(node, timeout_sec=spin_deadline - now)
         nodes = child_processes(runner.pid)
         period_s = 1.0 / config.rate_hz
         frames = int(round((config.warmup_s + config.duration_s) * config.rate_hz))
@@ -199,7 +215,7 @@ def run_soak(config: SoakConfig) -> dict:
                     if value is not None:
                         rss.setdefault(name, []).append((sent[frame] - start, value))
         drain_end = time.monotonic() + DRAIN_S
-        while time.monotonic() < drain_end and len(markers_at) < frames:
+        while time.monotonic() < drain_end and len(markers_at.keys() & sent.keys()) < frames:
             rclpy.spin_once(node, timeout_sec=0.1)
         alive = {name: Path(f"/proc/{pid}").exists() for pid, name in nodes.items()}
     finally:
