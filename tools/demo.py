@@ -211,17 +211,25 @@ def percentile_ms(values_ns: list[int], q: float) -> float | None:
 
 def summarize(collector: Collector, config: DemoConfig, wall_s: float, camera_path: dict) -> dict:
     """The numbers of ``summary.json``."""
-    latencies = [receive - stamp for stamp, receive in collector.mesh_receipts]
+    # The synthetic stream only: the camera path's frames (watched) have a line of their own.
+    # Frames in count from the first one answered: the source starts publishing while the
+    # model is still loading, and those earlier frames never reach it.
+    receipts = [(s, r) for s, r in collector.mesh_receipts if s not in collector.watched_stamps]
+    first_answered = min((s for s, _ in receipts), default=0)
+    stamps_in = [s for s in collector.keypoint_stamps
+                 if s >= first_answered and s not in collector.watched_stamps]
+    latencies = [receive - stamp for stamp, receive in receipts]
     duration = lambda stamps: (max(stamps) - min(stamps)) / 1e9 if len(stamps) > 1 else 0.0  # noqa: E731
-    frames_in, frames_out = len(collector.keypoint_stamps), len(collector.mesh_receipts)
+    frames_in, frames_out = len(stamps_in), len(receipts)
     errors = np.array(collector.errors_mm) if collector.errors_mm else np.zeros((0, 2))
     return {
         "checkpoint": str(config.checkpoint),
         "seconds_requested": config.seconds,
         "frames_in": frames_in,
         "frames_out": frames_out,
-        "input_rate_hz": frames_in / duration(collector.keypoint_stamps) if frames_in > 1 else 0.0,
-        "output_rate_hz": frames_out / duration([s for s, _ in collector.mesh_receipts]) if frames_out > 1 else 0.0,
+        "frames_unanswered": len(set(stamps_in) - {s for s, _ in receipts}),
+        "input_rate_hz": frames_in / duration(stamps_in) if frames_in > 1 else 0.0,
+        "output_rate_hz": frames_out / duration([s for s, _ in receipts]) if frames_out > 1 else 0.0,
         "latency_ms_p50": percentile_ms(latencies, 50),
         "latency_ms_p95": percentile_ms(latencies, 95),
         "people_scored": int(len(errors)),
@@ -264,8 +272,9 @@ def write_summary(summary: dict, out_dir: Path) -> None:
         "",
         f"- checkpoint: `{summary['checkpoint']}`",
         "- synthetic source: parameters of p2m_bringup config/pipeline.yaml",
-        f"- frames in (keypoints_2d): {summary['frames_in']} at {fmt(summary['input_rate_hz'], ' Hz')}",
-        f"- frames out (human_mesh): {summary['frames_out']} at {fmt(summary['output_rate_hz'], ' Hz')}",
+        f"- frames in (keypoints_2d, from the first one answered): {summary['frames_in']} at {fmt(summary['input_rate_hz'], ' Hz')}",
+        f"- frames out (human_mesh): {summary['frames_out']} at {fmt(summary['output_rate_hz'], ' Hz')}; "
+        f"{summary['frames_unanswered']} frame(s) in without a mesh (in flight at the stop, or lost)",
         f"- latency, image stamp to mesh received: p50 {fmt(summary['latency_ms_p50'], ' ms')}, "
         f"p95 {fmt(summary['latency_ms_p95'], ' ms')}",
         f"- MPJPE {fmt(summary['mpjpe_mm'], ' mm')}, PA-MPJPE {fmt(summary['pa_mpjpe_mm'], ' mm')} "
