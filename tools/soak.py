@@ -170,6 +170,13 @@ def run_soak(config: SoakConfig) -> dict:
     node.create_subscription(HumanMeshArray, "human_mesh", on_mesh, STREAM_QOS, raw=True)
     node.create_subscription(MarkerArray, "human_mesh/markers", on_markers, STREAM_QOS, raw=True)
     rng = np.random.default_rng(0)
+
+    def publish(frame: int) -> None:
+        keypoints, scores = standing_people(config.people, rng)
+        header = Header(frame_id="camera_optical_frame")
+        header.stamp.sec = frame  # frame number: outputs are matched by it
+        publisher.publish(keypoints_array_to_msg(header, (640, 480), keypoints, scores))
+
     rss: dict[str, list[tuple[float, float]]] = {}
     try:
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
@@ -181,17 +188,17 @@ def run_soak(config: SoakConfig) -> dict:
         # Discovery is not matching along the whole chain (posenet -> meshnet -> visualizer
         # -> here), and a reliable volatile message reaches only readers matched when it
         # goes out: primer frames (negative stamps, not counted) until one comes back as markers.
+        def primed() -> bool:
+            return any(frame < 0 for frame in markers_at)
+
         primer = 0
-        while not any(frame < 0 for frame in markers_at):
+        while not primed():
             if time.monotonic() > deadline or runner.poll() is not None:
                 raise RuntimeError(f"no primer frame came back through the pipeline; see {log_path}")
             primer -= 1
-            keypoints, scores = standing_people(config.people, rng)
-            header = Header(frame_id="camera_optical_frame")
-            header.stamp.sec = primer
-            publisher.publish(keypoints_array_to_msg(header, (640, 480), keypoints, scores))
+            publish(primer)
             spin_deadline = time.monotonic() + PRIMER_PERIOD_S
-            while (now := time.monotonic()) < spin_deadline and not any(f < 0 for f in markers_at):
+            while (now := time.monotonic()) < spin_deadline and not primed():
                 rclpy.spin_once(node, timeout_sec=spin_deadline - now)
         nodes = child_processes(runner.pid)
         period_s = 1.0 / config.rate_hz
@@ -203,10 +210,7 @@ def run_soak(config: SoakConfig) -> dict:
             due = start + frame * period_s
             while (now := time.monotonic()) < due:
                 rclpy.spin_once(node, timeout_sec=due - now)
-            keypoints, scores = standing_people(config.people, rng)
-            header = Header(frame_id="camera_optical_frame")
-            header.stamp.sec = frame  # frame number: outputs are matched by it
-            publisher.publish(keypoints_array_to_msg(header, (640, 480), keypoints, scores))
+            publish(frame)
             sent[frame] = time.monotonic()
             if sent[frame] >= next_rss:
                 next_rss += RSS_PERIOD_S
