@@ -54,7 +54,7 @@ EVAL_BAG ?= $(ROOT)/tests/data/bags/sample
 EVAL_CHECKPOINT ?=
 EVAL_ARGS ?= --lockstep
 eval: $(BUILD_STAMP)
-	cd $(ROOT) && $(ENV) python -m p2m_nodes.evaluator_node --replay $(EVAL_BAG) \
+	cd $(ROOT) && $(ENV) python -m p2m_nodes.evaluation.evaluator_node --replay $(EVAL_BAG) \
 		--output $(ROOT)/out/eval $(if $(EVAL_CHECKPOINT),--checkpoint $(EVAL_CHECKPOINT)) $(EVAL_ARGS)
 
 # Model, visualizer and live-pipeline figures (docs/performance.md): bench/results.json.

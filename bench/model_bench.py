@@ -17,12 +17,12 @@ import time
 import numpy as np
 import torch
 
-from p2m_model.ablations import activation_memory_mb, inference_ms
 from p2m_model.allocator_tuning import reuse_freed_memory
-from p2m_model.body_model_asset import BodyModelAsset
-from p2m_model.cascade import Pose2MeshNet
+from p2m_model.body.asset import BodyModelAsset
 from p2m_model.config import MeshNetConfig, Pose2MeshConfig
+from p2m_model.nn.cascade import Pose2MeshNet
 from p2m_model.predictor import Pose2MeshPredictor
+from p2m_model.training.ablations import activation_memory_mb, inference_ms
 
 CASCADE_BATCH_SIZES = (1, 4, 16)
 # A person ~300 px tall in a 640 x 480 image: the normalization is scale-free, so any
@@ -51,7 +51,7 @@ def peak_rss_mb() -> float:
 
 def run(checkpoint: str, repeats: int, memory_batch_size: int) -> dict[str, float]:
     """All model figures; docs/performance.md says what each key means."""
-    # As the nodes run the model (p2m_nodes.node_support.load_predictor).
+    # As the nodes run the model (p2m_nodes.runtime.node_support.load_predictor).
     results: dict[str, float] = {"model_allocator_reuse": float(reuse_freed_memory())}
     asset = BodyModelAsset.load()
     predictor = Pose2MeshPredictor.from_checkpoint(checkpoint, asset=asset, device="cpu")

@@ -19,8 +19,8 @@ from sensor_msgs.msg import CameraInfo
 from std_msgs.msg import Header
 
 from p2m_msgs.msg import HumanMeshArray, Keypoints2DArray
-from p2m_nodes.conversions import keypoints_array_to_msg
-from p2m_nodes.qos import SENSOR_QOS, STREAM_QOS
+from p2m_nodes.runtime.qos import SENSOR_QOS, STREAM_QOS
+from p2m_nodes.stages.conversions import keypoints_array_to_msg
 
 FRAME_ID = "camera_optical_frame"
 IMAGE_SIZE = (640, 480)

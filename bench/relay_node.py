@@ -19,10 +19,10 @@ from rclpy.serialization import serialize_message
 from std_msgs.msg import Header
 
 from p2m_msgs.msg import HumanMeshArray, Keypoints2DArray, Pose3DArray
-from p2m_nodes.conversions import human_mesh_array_to_msg, pose3d_array_to_msg
-from p2m_nodes.node_support import run_node
-from p2m_nodes.person_data import PersonKeypoints
-from p2m_nodes.qos import STREAM_QOS
+from p2m_nodes.runtime.node_support import run_node
+from p2m_nodes.runtime.qos import STREAM_QOS
+from p2m_nodes.stages.conversions import human_mesh_array_to_msg, pose3d_array_to_msg
+from p2m_nodes.stages.person_data import PersonKeypoints
 
 NUM_JOINTS = 17
 # CDR: 4-byte encapsulation header, then Header.stamp (int32 sec, uint32 nanosec) first.

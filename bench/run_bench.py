@@ -108,10 +108,10 @@ def machine_info() -> dict:
 
 def random_checkpoint(directory: Path) -> Path:
     """An untrained checkpoint of the default config on the shipped asset: same network cost."""
-    from p2m_model.body_model_asset import BodyModelAsset
-    from p2m_model.cascade import Pose2MeshNet
+    from p2m_model.body.asset import BodyModelAsset
     from p2m_model.checkpoint import save_checkpoint
     from p2m_model.config import Pose2MeshConfig
+    from p2m_model.nn.cascade import Pose2MeshNet
 
     asset = BodyModelAsset.load()
     return save_checkpoint(directory / "random-init.safetensors",
@@ -148,12 +148,12 @@ def model_figures(checkpoint: Path, config: BenchConfig) -> dict:
 def visualizer_figures(frames: int) -> dict:
     """Median ms of VisualizerNode.on_meshes for one person (parse, markers, CDR, publish),
     with the allocator setting the node process has (run_node)."""
-    from p2m_model.allocator_tuning import reuse_freed_memory
-    from p2m_model.body_model_asset import BodyModelAsset
     from std_msgs.msg import Header
 
-    from p2m_nodes.conversions import human_mesh_array_to_msg, mesh_topology_to_msg
-    from p2m_nodes.visualizer_node import VisualizerNode
+    from p2m_model.allocator_tuning import reuse_freed_memory
+    from p2m_model.body.asset import BodyModelAsset
+    from p2m_nodes.nodes.visualizer_node import VisualizerNode
+    from p2m_nodes.stages.conversions import human_mesh_array_to_msg, mesh_topology_to_msg
 
     reuse_freed_memory()
     asset = BodyModelAsset.load()
@@ -188,7 +188,7 @@ def start(command: list[str], log_path: Path) -> subprocess.Popen:
 
 def stop(processes: list[subprocess.Popen]) -> None:
     """SIGINT (the runner forwards it to its nodes), then kill what is left."""
-    from p2m_nodes.child_processes import stop_processes
+    from p2m_nodes.runtime.child_processes import stop_processes
 
     stop_processes(processes, STOP_TIMEOUT_S)
 
@@ -202,15 +202,14 @@ def percentiles(latencies_ms: np.ndarray, prefix: str, suffix: str = "") -> dict
 def pipeline_figures(checkpoint: Path, params_file: str, vertices: int, config: BenchConfig,
                      log_dir: Path) -> dict:
     """Latency (1 and 5 people at ``rate_hz``), throughput and the transport floor."""
-    from rclpy.executors import SingleThreadedExecutor
-
     from pipeline_bench import LatencyProbe, paced_run, saturated_run, wait_until_ready
+    from rclpy.executors import SingleThreadedExecutor
 
     relay = [sys.executable, str(BENCH_DIR / "relay_node.py"), "--people", "1",
              "--vertices", str(vertices)]
     floor = FLOOR_NAMESPACE
     processes = [
-        start([sys.executable, "-m", "p2m_nodes.pipeline_runner", "--source", "none",
+        start([sys.executable, "-m", "p2m_nodes.runtime.pipeline_runner", "--source", "none",
                "--device", "cpu", "--checkpoint", str(checkpoint), "--params-file", params_file],
               log_dir / "pipeline.log"),
         start(relay + ["--input", f"{floor}/keypoints_2d", "--output", f"{floor}/pose_3d",

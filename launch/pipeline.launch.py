@@ -8,16 +8,17 @@ Parameters come from ``params_file`` (default: the installed config/pipeline.yam
 a non-empty ``checkpoint``/``device``/``image_topic``/``camera_info_topic``
 argument overrides the file for the nodes that use it. Without ROS launch
 (pip-only install), ``p2m_pipeline`` starts the same executables with the same
-arguments (p2m_nodes/pipeline_runner.py; tests/test_launch_agreement.py keeps
+arguments (p2m_nodes/runtime/pipeline_runner.py; tests/test_launch_agreement.py keeps
 the two in step). Works with Humble, Jazzy and Kilted.
 """
 import os
 
 from ament_index_python.packages import get_package_share_directory
-from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, OpaqueFunction
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
+
+from launch import LaunchDescription
 
 NODE_PACKAGE = "p2m_nodes"
 BRINGUP_PACKAGE = "p2m_bringup"

@@ -13,7 +13,6 @@ import os
 import re
 from pathlib import Path
 
-
 MODEL_SRC = Path(__file__).resolve().parent.parent / "p2m_model" / "src" / "p2m_model"
 
 # Top-level module names that belong to ROS (client libraries, generated

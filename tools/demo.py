@@ -42,8 +42,16 @@ CAMERA_PATH_TIMEOUT_S = 90.0
 IMAGE_REPEAT_S = 1.0
 # Every topic of the demo, recorded into the bag (bag_recorder's default is the pipeline outputs only).
 RECORDED_TOPICS = (
-    "keypoints_2d", "pose_3d", "human_mesh", "human_mesh/topology", "human_mesh/markers",
-    "ground_truth/pose_3d", "ground_truth/human_mesh", "camera/camera_info", "camera/image_raw", "/diagnostics",
+    "keypoints_2d",
+    "pose_3d",
+    "human_mesh",
+    "human_mesh/topology",
+    "human_mesh/markers",
+    "ground_truth/pose_3d",
+    "ground_truth/human_mesh",
+    "camera/camera_info",
+    "camera/image_raw",
+    "/diagnostics",
 )
 RECENT_FRAMES = 90  # about 3 s at 30 Hz: longer than the pipeline's latency
 
@@ -86,7 +94,7 @@ class Collector:
         from sensor_msgs.msg import CameraInfo, Image
 
         from p2m_msgs.msg import HumanMeshArray, Keypoints2DArray, Pose3DArray
-        from p2m_nodes.qos import SENSOR_QOS, STREAM_QOS
+        from p2m_nodes.runtime.qos import SENSOR_QOS, STREAM_QOS
 
         self.node = rclpy.create_node("p2m_demo_collector")
         self.clock = self.node.get_clock()
@@ -117,21 +125,21 @@ class Collector:
         self.keypoint_stamps.append(self._stamp(msg))
 
     def _on_ground_truth_pose(self, msg) -> None:
-        from p2m_nodes.conversions import pose3d_people_from_msg
+        from p2m_nodes.stages.conversions import pose3d_people_from_msg
 
         people = {p.person_id: p.joints.reshape(-1, 3) for p in pose3d_people_from_msg(msg)}
         self.ground_truth_joints[self._stamp(msg)] = people
         self._score(self._stamp(msg))
 
     def _on_ground_truth_mesh(self, msg) -> None:
-        from p2m_nodes.conversions import human_meshes_from_msg
+        from p2m_nodes.stages.conversions import human_meshes_from_msg
 
         frame = self.recent.get(self._stamp(msg))
         if frame is not None:
             frame["truth"] = np.stack([np.array(m.vertices) for m in human_meshes_from_msg(msg)])
 
     def _on_mesh(self, msg) -> None:
-        from p2m_nodes.conversions import human_meshes_from_msg
+        from p2m_nodes.stages.conversions import human_meshes_from_msg
 
         stamp = self._stamp(msg)
         self.mesh_receipts.append((stamp, self.clock.now().nanoseconds))
@@ -160,7 +168,7 @@ class Collector:
 
     def _score(self, stamp: int) -> None:
         """MPJPE / PA-MPJPE (mm) of every person once both the prediction and the truth are in."""
-        from p2m_model.evaluation import joint_errors
+        from p2m_model.evaluation.scoring import joint_errors
 
         truth, predicted = self.ground_truth_joints.get(stamp), self.predicted_joints.get(stamp)
         if truth is None or predicted is None:
@@ -170,7 +178,7 @@ class Collector:
         for person_id, joints in predicted.items():
             if person_id not in truth or joints.shape != truth[person_id].shape:
                 continue
-            # The project's protocol (p2m_model.evaluation): pelvis-aligned, 14 joints.
+            # The project's protocol (p2m_model.evaluation.scoring): pelvis-aligned, 14 joints.
             _, mpjpe_mm, pa_mpjpe_mm = joint_errors(joints[None], truth[person_id][None])
             self.errors_mm.append((float(mpjpe_mm[0]), float(pa_mpjpe_mm[0])))
 
@@ -216,8 +224,7 @@ def summarize(collector: Collector, config: DemoConfig, wall_s: float, camera_pa
     # model is still loading, and those earlier frames never reach it.
     receipts = [(s, r) for s, r in collector.mesh_receipts if s not in collector.watched_stamps]
     first_answered = min((s for s, _ in receipts), default=0)
-    stamps_in = [s for s in collector.keypoint_stamps
-                 if s >= first_answered and s not in collector.watched_stamps]
+    stamps_in = [s for s in collector.keypoint_stamps if s >= first_answered and s not in collector.watched_stamps]
     latencies = [receive - stamp for stamp, receive in receipts]
     duration = lambda stamps: (max(stamps) - min(stamps)) / 1e9 if len(stamps) > 1 else 0.0  # noqa: E731
     frames_in, frames_out = len(stamps_in), len(receipts)
@@ -245,7 +252,7 @@ def write_overlay(collector: Collector, camera_panels: list[np.ndarray], path: P
     then the camera-path panels. Returns False when no frame had image, truth and prediction."""
     import matplotlib.image
 
-    from p2m_model.body_model_asset import BodyModelAsset
+    from p2m_model.body.asset import BodyModelAsset
     from p2m_model.mesh_rendering import overlay
 
     frame = collector.drawable
@@ -272,13 +279,14 @@ def write_summary(summary: dict, out_dir: Path) -> None:
         "",
         f"- checkpoint: `{summary['checkpoint']}`",
         "- synthetic source: parameters of p2m_bringup config/pipeline.yaml",
-        f"- frames in (keypoints_2d, from the first one answered): {summary['frames_in']} at {fmt(summary['input_rate_hz'], ' Hz')}",
+        f"- frames in (keypoints_2d, from the first one answered): {summary['frames_in']} "
+        f"at {fmt(summary['input_rate_hz'], ' Hz')}",
         f"- frames out (human_mesh): {summary['frames_out']} at {fmt(summary['output_rate_hz'], ' Hz')}; "
         f"{summary['frames_unanswered']} frame(s) in without a mesh (in flight at the stop, or lost)",
         f"- latency, image stamp to mesh received: p50 {fmt(summary['latency_ms_p50'], ' ms')}, "
         f"p95 {fmt(summary['latency_ms_p95'], ' ms')}",
         f"- MPJPE {fmt(summary['mpjpe_mm'], ' mm')}, PA-MPJPE {fmt(summary['pa_mpjpe_mm'], ' mm')} "
-        f"over {summary['people_scored']} person-frames (H36M-17, pelvis-aligned; p2m_model.evaluation)",
+        f"over {summary['people_scored']} person-frames (H36M-17, pelvis-aligned; p2m_model.evaluation.scoring)",
         f"- camera path (astronaut.png): {summary['camera_path']['status']}",
         f"- wall time: {summary['wall_time_s']:.0f} s",
     ]
@@ -299,10 +307,10 @@ def run_camera_path(collector: Collector, config: DemoConfig, logs: Path) -> tup
     from skimage import data
     from std_msgs.msg import Header
 
-    from p2m_model.body_model_asset import BodyModelAsset
+    from p2m_model.body.asset import BodyModelAsset
     from p2m_model.mesh_rendering import overlay
-    from p2m_nodes.image_conversion import array_to_image
-    from p2m_nodes.qos import SENSOR_QOS, STREAM_QOS
+    from p2m_nodes.runtime.qos import SENSOR_QOS, STREAM_QOS
+    from p2m_nodes.stages.image_conversion import array_to_image
 
     image = data.astronaut()  # (512, 512, 3) uint8 RGB, public domain (NASA)
     height, width = image.shape[:2]
@@ -310,8 +318,15 @@ def run_camera_path(collector: Collector, config: DemoConfig, logs: Path) -> tup
     image_publisher = collector.node.create_publisher(Image, "camera/image_raw", SENSOR_QOS)
     info_publisher = collector.node.create_publisher(CameraInfo, "camera/camera_info", STREAM_QOS)
     pipeline = start(
-        [str(find_executable(RUNNER)), "--source", "camera", "--checkpoint", str(config.checkpoint),
-         "--single-process", "true"],
+        [
+            str(find_executable(RUNNER)),
+            "--source",
+            "camera",
+            "--checkpoint",
+            str(config.checkpoint),
+            "--single-process",
+            "true",
+        ],
         logs / "camera_pipeline.log",
     )
     last_sent = 0.0
@@ -322,9 +337,16 @@ def run_camera_path(collector: Collector, config: DemoConfig, logs: Path) -> tup
             now = collector.clock.now()
             header = Header(stamp=now.to_msg(), frame_id="camera_optical_frame")
             collector.watched_stamps.add(now.nanoseconds)
-            info = CameraInfo(header=header, width=width, height=height, distortion_model="plumb_bob",
-                              d=[0.0] * 5, k=intrinsics.reshape(-1).tolist(), r=np.eye(3).reshape(-1).tolist(),
-                              p=np.concatenate([intrinsics, np.zeros((3, 1))], axis=1).reshape(-1).tolist())
+            info = CameraInfo(
+                header=header,
+                width=width,
+                height=height,
+                distortion_model="plumb_bob",
+                d=[0.0] * 5,
+                k=intrinsics.reshape(-1).tolist(),
+                r=np.eye(3).reshape(-1).tolist(),
+                p=np.concatenate([intrinsics, np.zeros((3, 1))], axis=1).reshape(-1).tolist(),
+            )
             info_publisher.publish(info)
             image_publisher.publish(array_to_image(image, "rgb8", header))
             last_sent = time.monotonic()
@@ -349,8 +371,11 @@ def run(config: DemoConfig) -> int:
 
     missing = [name for name in (RUNNER, RECORDER, CAMERA_SOURCE) if find_executable(name) is None]
     if missing:
-        print(f"demo: cannot run, not installed in the workspace: {', '.join(missing)} "
-              f"(run `make build`; if they are still missing, those parts have not landed yet)", file=sys.stderr)
+        print(
+            f"demo: cannot run, not installed in the workspace: {', '.join(missing)} "
+            f"(run `make build`; if they are still missing, those parts have not landed yet)",
+            file=sys.stderr,
+        )
         return 1
     config.out_dir.mkdir(parents=True, exist_ok=True)
     bag_dir = config.out_dir / "demo"  # rosbag2 layout: demo/demo.mcap + metadata.yaml
@@ -362,18 +387,33 @@ def run(config: DemoConfig) -> int:
     if bag_dir.exists():  # the recorder refuses an existing bag; this folder is the demo's own output
         shutil.rmtree(bag_dir)
     recorder = start(
-        [str(find_executable(RECORDER)), "--ros-args", "-p", f"output:={bag_dir}",
-         "-p", f"topics:=[{','.join(RECORDED_TOPICS)}]"],
+        [
+            str(find_executable(RECORDER)),
+            "--ros-args",
+            "-p",
+            f"output:={bag_dir}",
+            "-p",
+            f"topics:=[{','.join(RECORDED_TOPICS)}]",
+        ],
         logs / "recorder.log",
     )
     pipeline = start(
         # PoseNet and MeshNet in one process: no DDS hop between them.
-        [str(find_executable(RUNNER)), "--source", "synthetic", "--checkpoint", str(config.checkpoint),
-         "--single-process", "true"],
+        [
+            str(find_executable(RUNNER)),
+            "--source",
+            "synthetic",
+            "--checkpoint",
+            str(config.checkpoint),
+            "--single-process",
+            "true",
+        ],
         logs / "pipeline.log",
     )
     try:
-        spin_for(collector, STARTUP_TIMEOUT_S, "waiting for the first mesh", until=lambda: bool(collector.mesh_receipts))
+        spin_for(
+            collector, STARTUP_TIMEOUT_S, "waiting for the first mesh", until=lambda: bool(collector.mesh_receipts)
+        )
         if not collector.mesh_receipts:
             print(f"demo: no mesh arrived within {STARTUP_TIMEOUT_S:.0f} s; see {logs}/pipeline.log", file=sys.stderr)
             return 1
@@ -411,9 +451,11 @@ def main(argv: list[str] | None = None) -> int:
         checkpoint = resolve_checkpoint(args.checkpoint)
     except FileNotFoundError as error:
         print(f"demo: no checkpoint to run: {error}", file=sys.stderr)
-        print("demo: the trained checkpoint is not shipped yet. For development, save a randomly initialised "
-              "one with p2m_model.checkpoint.save_checkpoint and pass --checkpoint (its meshes are meaningless).",
-              file=sys.stderr)
+        print(
+            "demo: the trained checkpoint is not shipped yet. For development, save a randomly initialised "
+            "one with p2m_model.checkpoint.save_checkpoint and pass --checkpoint (its meshes are meaningless).",
+            file=sys.stderr,
+        )
         return 2
     return run(DemoConfig(args.seconds, args.out, checkpoint))
 

@@ -133,12 +133,12 @@ def run_soak(config: SoakConfig) -> dict:
     from visualization_msgs.msg import MarkerArray
 
     from p2m_msgs.msg import HumanMeshArray, Keypoints2DArray
-    from p2m_nodes.child_processes import stop_processes
-    from p2m_nodes.conversions import keypoints_array_to_msg
-    from p2m_nodes.qos import STREAM_QOS
+    from p2m_nodes.runtime.child_processes import stop_processes
+    from p2m_nodes.runtime.qos import STREAM_QOS
+    from p2m_nodes.stages.conversions import keypoints_array_to_msg
 
     namespace = f"/soak_{os.getpid()}"
-    command = [sys.executable, "-m", "p2m_nodes.pipeline_runner", "--source", "none",
+    command = [sys.executable, "-m", "p2m_nodes.runtime.pipeline_runner", "--source", "none",
                "--device", "cpu", "--namespace", namespace]
     if config.checkpoint:
         command += ["--checkpoint", str(config.checkpoint)]

@@ -11,10 +11,11 @@ def untrained_checkpoint(tmp_path_factory) -> Path:
     """A seeded, randomly initialised Pose2Mesh checkpoint on the shipped Anny asset:
     real graph and message sizes; agreement tests need no trained weights."""
     import torch
-    from p2m_model.body_model_asset import BodyModelAsset
-    from p2m_model.cascade import Pose2MeshNet
+
+    from p2m_model.body.asset import BodyModelAsset
     from p2m_model.checkpoint import save_checkpoint
     from p2m_model.config import Pose2MeshConfig
+    from p2m_model.nn.cascade import Pose2MeshNet
 
     torch.manual_seed(0)
     asset = BodyModelAsset.load()
@@ -25,7 +26,7 @@ def untrained_checkpoint(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def synthetic_bag(tmp_path_factory) -> Path:
     """5 frames, 2 people, noise 0.5, ground-truth meshes on frames 0, 2, 4, 64x48 images."""
-    from p2m_nodes.bag_maker import main
+    from p2m_nodes.bags.maker import main
 
     path = tmp_path_factory.mktemp("bags") / "synthetic"
     assert main(["synthetic", str(path), "--frames", "5", "--people", "2", "--rate", "10",

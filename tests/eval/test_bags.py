@@ -10,7 +10,7 @@ import yaml
 from mcap.reader import make_reader
 from mcap_ros2.decoder import DecoderFactory
 
-from p2m_nodes.bag_replay import FrameRestamper, header_stamp_ns, read_bag, restamped
+from p2m_nodes.bags.replay import FrameRestamper, header_stamp_ns, read_bag, restamped
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 SAMPLE_BAG = DATA / "bags" / "sample"
@@ -29,7 +29,7 @@ def decoded_messages(bag):
 
 
 def test_synthetic_bag_decodes_independently_and_matches_the_generator(synthetic_bag):
-    from p2m_nodes.bag_maker import synthetic_frames
+    from p2m_nodes.bags.maker import synthetic_frames
     from p2m_nodes.sources.synthetic_source import SyntheticSourceConfig
 
     config = SyntheticSourceConfig(num_people=2, noise_level=0.5, image_width=64, image_height=48)
@@ -38,7 +38,7 @@ def test_synthetic_bag_decodes_independently_and_matches_the_generator(synthetic
     assert {topic: len(messages) for topic, messages in topics.items()} == {
         "/camera/camera_info": 5, "/camera/image_raw": 5, "/keypoints_2d": 5,
         "/ground_truth/pose_3d": 5, "/ground_truth/human_mesh": 3}
-    for topic, messages in topics.items():
+    for messages in topics.values():
         for log_time, schema, msg in messages:
             assert schema.encoding == "ros2msg"
             assert schema.name.split("/")[1] == "msg"
@@ -74,9 +74,8 @@ def test_metadata_is_rosbag2_version_8_with_type_names(synthetic_bag):
 
 
 def test_dataset_bag_has_one_body_per_frame_in_the_camera_frame(tmp_path):
-    from p2m_model.body_model_asset import BodyModelAsset
-
-    from p2m_nodes.bag_maker import main
+    from p2m_model.body.asset import BodyModelAsset
+    from p2m_nodes.bags.maker import main
 
     bag = tmp_path / "dataset"
     assert main(["dataset", str(bag), "--data", str(SHARDS), "--split", "test",

@@ -18,12 +18,11 @@ TOLERANCE_MM = 1e-3  # float32 messages and the camera-frame offset vs root-rela
 
 def test_live_replay_equals_offline_evaluation(synthetic_bag, untrained_checkpoint, tmp_path):
     from p2m_model import Pose2MeshPredictor
-
-    from p2m_nodes.evaluator_node import offline_result
+    from p2m_nodes.evaluation.evaluator_node import offline_result
 
     report = tmp_path / "replay"
     run = subprocess.run(
-        [sys.executable, "-m", "p2m_nodes.evaluator_node", "--replay", str(synthetic_bag),
+        [sys.executable, "-m", "p2m_nodes.evaluation.evaluator_node", "--replay", str(synthetic_bag),
          "--output", str(report), "--checkpoint", str(untrained_checkpoint), "--lockstep",
          "--idle-timeout", "2"],
         capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
@@ -53,7 +52,7 @@ def test_lockstep_replay_names_what_it_has_not_matched(synthetic_bag):
     ground-truth topics and, in lockstep, a /human_mesh publisher, names all four, and
     still replays every message."""
     run = subprocess.run(
-        [sys.executable, "-m", "p2m_nodes.bag_replay", str(synthetic_bag), "--lockstep",
+        [sys.executable, "-m", "p2m_nodes.bags.replay", str(synthetic_bag), "--lockstep",
          "--wait-timeout", "0.5", "--lockstep-timeout", "0.05"],
         capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
     assert run.returncode == 0, run.stderr[-3000:]

@@ -6,9 +6,9 @@ import math
 
 import numpy as np
 import pytest
-from p2m_model.evaluation import SCORED_JOINTS
 
-from p2m_nodes.replay_scoring import ReplayScorer, ScorerConfig, write_replay_report
+from p2m_model.evaluation.scoring import SCORED_JOINTS
+from p2m_nodes.evaluation.replay_scoring import ReplayScorer, ScorerConfig, write_replay_report
 
 STAMP_NS = 1_700_000_000_000_000_000
 FRAME_NS = 100_000_000

@@ -1,13 +1,13 @@
-"""Small models on a toy grid mesh (p2m_model.grid_mesh), so model tests run in seconds."""
+"""Small models on a toy grid mesh (p2m_model.body.grid_mesh), so model tests run in seconds."""
 from __future__ import annotations
 
 from collections.abc import Callable
 
 import pytest
 
+from p2m_model.body.asset import BodyModelAsset
+from p2m_model.body.grid_mesh import grid_asset
 from p2m_model.config import MeshNetConfig, Pose2MeshConfig, PoseNetConfig
-from p2m_model.body_model_asset import BodyModelAsset
-from p2m_model.grid_mesh import grid_asset
 
 
 @pytest.fixture

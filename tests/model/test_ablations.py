@@ -1,7 +1,7 @@
 """The ablation page: validation curves read from run histories, and the Markdown it writes."""
 import json
 
-from p2m_model.ablations import VARIANTS, curve_table, markdown_table, validation_mpjpe
+from p2m_model.training.ablations import VARIANTS, curve_table, markdown_table, validation_mpjpe
 
 
 def write_history(run_dir, records):
@@ -35,7 +35,7 @@ def test_markdown_table_ends_with_the_curves(tmp_path):
                       "steps": 1000, "batch_size": 32, "samples": 1024}
                for i, name in enumerate(VARIANTS)}
     curves = {name: {250: 300.0 + i, 1000: 200.0 + i} for i, name in enumerate(VARIANTS)}
-    page = markdown_table(results, "python -m p2m_model.ablations ...", curves)
+    page = markdown_table(results, "python -m p2m_model.training.ablations ...", curves)
     assert "Every variant: 1000 steps of batch 32" in page
     assert "| fc | 101.0 | 51.0 | 121.0 | 4.00 M |" in page
     tail = page.split("## Validation MPJPE during training")[1]

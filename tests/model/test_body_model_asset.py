@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from p2m_model.body_model_asset import BodyModelAsset, MeshHierarchy
-from p2m_model.skeletons import COCO17_JOINT_NAMES, H36M17_JOINT_NAMES
+from p2m_model.body.asset import BodyModelAsset, MeshHierarchy
+from p2m_model.body.skeletons import COCO17_JOINT_NAMES, H36M17_JOINT_NAMES
 
 
 @pytest.fixture(scope="module")

@@ -1,8 +1,7 @@
 import numpy as np
 import pytest
 
-from p2m_model.camera_placement import (CameraPlacementConfig, estimate_root_translation,
-                                        placeable_people)
+from p2m_model.camera_placement import CameraPlacementConfig, estimate_root_translation, placeable_people
 
 K = np.array([[600.0, 0.0, 320.0], [0.0, 610.0, 240.0], [0.0, 0.0, 1.0]])
 

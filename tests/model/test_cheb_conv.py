@@ -1,9 +1,9 @@
 import pytest
 import torch
 
-from p2m_model.cheb_conv import ChebConv
-from p2m_model.graph import mesh_laplacian
-from p2m_model.grid_mesh import grid_hierarchy
+from p2m_model.body.grid_mesh import grid_hierarchy
+from p2m_model.nn.cheb_conv import ChebConv
+from p2m_model.nn.graph import mesh_laplacian
 
 
 def dense_reference(conv: ChebConv, x: torch.Tensor, laplacian: torch.Tensor) -> torch.Tensor:

@@ -3,9 +3,9 @@ import json
 import pytest
 import torch
 
-from p2m_model.cascade import Pose2MeshNet
+from p2m_model.body.grid_mesh import grid_asset
 from p2m_model.checkpoint import load_checkpoint, read_checkpoint_info, save_checkpoint
-from p2m_model.grid_mesh import grid_asset
+from p2m_model.nn.cascade import Pose2MeshNet
 
 
 def test_round_trip_restores_weights_and_config(tmp_path, toy_asset, make_config):

@@ -3,10 +3,10 @@ import numpy as np
 import pytest
 import torch
 
-from p2m_model.body_model_asset import BodyModelAsset
-from p2m_model.cascade import Pose2MeshNet
+from p2m_model.body.asset import BodyModelAsset
 from p2m_model.config import Pose2MeshConfig
-from p2m_model.evaluation import SCORED_JOINTS, noise_level_percent, score_batch
+from p2m_model.evaluation.scoring import SCORED_JOINTS, noise_level_percent, score_batch
+from p2m_model.nn.cascade import Pose2MeshNet
 from p2m_model.predictor import Pose2MeshPredictor
 
 
@@ -70,7 +70,7 @@ def test_evaluation_cli_writes_the_report(tmp_path):
     import pathlib
 
     from p2m_model.checkpoint import save_checkpoint
-    from p2m_model.evaluate import main
+    from p2m_model.evaluation.__main__ import main
 
     torch.manual_seed(0)
     asset = BodyModelAsset.load()
@@ -89,7 +89,7 @@ def test_evaluation_cli_writes_the_report(tmp_path):
 
 
 def test_power_law_fit_recovers_a_known_curve_and_its_extrapolation():
-    from p2m_model.evaluation_report import fit_learning_curve
+    from p2m_model.evaluation.report import fit_learning_curve
 
     steps = np.array([100, 500, 1000, 2000, 4000])
     errors = 3000.0 * steps ** -0.4
@@ -105,7 +105,7 @@ def test_power_law_fit_recovers_a_known_curve_and_its_extrapolation():
 def test_report_learning_curve_from_a_history(tmp_path):
     import json
 
-    from p2m_model.evaluation_report import _learning_curve_lines, _plot_history
+    from p2m_model.evaluation.report import _learning_curve_lines, _plot_history
 
     history = tmp_path / "history.jsonl"
     lines = [{"step": step, "elapsed_s": 1.5 * step, "loss": 1.0 / step} for step in range(25, 2001, 25)]

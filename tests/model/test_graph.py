@@ -1,10 +1,16 @@
 import numpy as np
 import torch
 
-from p2m_model.graph import (edges_to_adjacency, faces_to_edges, joint_adjacency, mesh_laplacian,
-                             normalized_laplacian, scaled_laplacian)
-from p2m_model.grid_mesh import grid_hierarchy
-from p2m_model.skeletons import get_skeleton
+from p2m_model.body.grid_mesh import grid_hierarchy
+from p2m_model.body.skeletons import get_skeleton
+from p2m_model.nn.graph import (
+    edges_to_adjacency,
+    faces_to_edges,
+    joint_adjacency,
+    mesh_laplacian,
+    normalized_laplacian,
+    scaled_laplacian,
+)
 
 
 def test_joint_adjacency_has_skeleton_mirror_and_self_edges():

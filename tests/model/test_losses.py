@@ -1,9 +1,8 @@
 import pytest
 import torch
 
-from p2m_model.grid_mesh import grid_asset
-from p2m_model.losses import (LossWeights, edge_length_loss, normal_loss, pose2mesh_loss,
-                              vertex_loss)
+from p2m_model.body.grid_mesh import grid_asset
+from p2m_model.nn.losses import LossWeights, edge_length_loss, normal_loss, pose2mesh_loss, vertex_loss
 
 
 @pytest.fixture

@@ -5,11 +5,10 @@ import numpy as np
 import pytest
 import torch
 
-from p2m_model.body_model_asset import BodyModelAsset, MeshHierarchy
-from p2m_model.graph import faces_to_edges
-from p2m_model.grid_mesh import grid_faces
-from p2m_model.mesh_coarsening import coarsen_edges, match_pairs, mesh_hierarchy
-from p2m_model.graph import edges_to_adjacency
+from p2m_model.body.asset import BodyModelAsset, MeshHierarchy
+from p2m_model.body.coarsening import coarsen_edges, match_pairs, mesh_hierarchy
+from p2m_model.body.grid_mesh import grid_faces
+from p2m_model.nn.graph import edges_to_adjacency, faces_to_edges
 
 
 def check_tree(hierarchy: MeshHierarchy, faces: np.ndarray, num_vertices: int) -> None:

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from p2m_model.metrics import mpjpe, mpvpe, pa_mpjpe
+from p2m_model.evaluation.metrics import mpjpe, mpvpe, pa_mpjpe
 
 
 def rotation(axis: np.ndarray, angle: float) -> np.ndarray:

@@ -1,9 +1,9 @@
 import pytest
 import torch
 
-from p2m_model.cascade import Pose2MeshNet
 from p2m_model.config import MeshNetConfig, Pose2MeshConfig
-from p2m_model.posenet import PoseNet
+from p2m_model.nn.cascade import Pose2MeshNet
+from p2m_model.nn.posenet import PoseNet
 
 VARIANTS = ["coarse_to_fine", "direct_upsampling", "fc_to_vertices"]
 

@@ -4,11 +4,11 @@ import numpy as np
 import torch
 from skimage import data
 
-from p2m_model.body_model_asset import BodyModelAsset
-from p2m_model.cascade import Pose2MeshNet
+from p2m_model.body.asset import BodyModelAsset
 from p2m_model.config import Pose2MeshConfig
-from p2m_model.keypoint_detection import MediaPipePoseConfig, MediaPipePoseDetector
-from p2m_model.photo_check import assumed_intrinsics, photo_overlay
+from p2m_model.evaluation.photo_check import assumed_intrinsics, photo_overlay
+from p2m_model.inputs.keypoint_detection import MediaPipePoseConfig, MediaPipePoseDetector
+from p2m_model.nn.cascade import Pose2MeshNet
 from p2m_model.predictor import Pose2MeshPredictor
 
 

@@ -1,6 +1,6 @@
 import torch
 
-from p2m_model.pose_normalization import PoseNormalizationConfig, crop_box, normalize_keypoints
+from p2m_model.nn.pose_normalization import PoseNormalizationConfig, crop_box, normalize_keypoints
 
 
 def random_pose(batch: int = 4) -> tuple[torch.Tensor, torch.Tensor]:

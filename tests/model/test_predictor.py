@@ -2,9 +2,9 @@ import numpy as np
 import pytest
 
 from p2m_model import Pose2MeshPredictor, PredictionResult
-from p2m_model.cascade import Pose2MeshNet
+from p2m_model.body.skeletons import H36M17_JOINT_NAMES
 from p2m_model.checkpoint import save_checkpoint
-from p2m_model.skeletons import H36M17_JOINT_NAMES
+from p2m_model.nn.cascade import Pose2MeshNet
 
 
 def people(n: int) -> tuple[np.ndarray, np.ndarray]:

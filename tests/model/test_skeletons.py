@@ -1,8 +1,14 @@
 import numpy as np
 import pytest
 
-from p2m_model.skeletons import (COCO17_JOINT_NAMES, COCO17_PELVIS_JOINTS, H36M17_JOINT_NAMES,
-                                 MEDIAPIPE33_TO_COCO17, get_skeleton, skeleton_names)
+from p2m_model.body.skeletons import (
+    COCO17_JOINT_NAMES,
+    COCO17_PELVIS_JOINTS,
+    H36M17_JOINT_NAMES,
+    MEDIAPIPE33_TO_COCO17,
+    get_skeleton,
+    skeleton_names,
+)
 
 # MediaPipe Pose landmark names in landmark order (33).
 MEDIAPIPE_NAMES = [

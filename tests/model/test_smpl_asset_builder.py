@@ -17,8 +17,8 @@ import scipy.sparse
 pytest.importorskip("smplx", reason="smplx is needed to pose SMPL files (requirements: smplx)")
 
 from p2m_model.asset_builders.smpl import SMPL_KEYS, build_smpl_asset, load_smpl_arrays  # noqa: E402
-from p2m_model.body_model_asset import BodyModelAsset  # noqa: E402
-from p2m_model.skeletons import COCO17_JOINT_NAMES, H36M17_JOINT_NAMES  # noqa: E402
+from p2m_model.body.asset import BodyModelAsset  # noqa: E402
+from p2m_model.body.skeletons import COCO17_JOINT_NAMES, H36M17_JOINT_NAMES  # noqa: E402
 
 RIG = importlib.resources.files("p2m_model") / "assets" / "anny-v1-rig.npz"
 

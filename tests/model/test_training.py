@@ -6,9 +6,9 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from p2m_model.body_model_asset import BodyModelAsset
+from p2m_model.body.asset import BodyModelAsset
 from p2m_model.predictor import Pose2MeshPredictor
-from p2m_model.training import TrainingConfig, learning_rate_factor, train
+from p2m_model.training.loop import TrainingConfig, learning_rate_factor, train
 
 CONFIG = pathlib.Path(__file__).parents[2] / "p2m_model" / "configs" / "ci_smoke.yaml"
 

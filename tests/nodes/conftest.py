@@ -17,10 +17,10 @@ def random_checkpoint(tmp_path_factory) -> Path:
     The graph and the message sizes are real (13,718 vertices); only the weights
     are random, which is all a transport test needs.
     """
-    from p2m_model.body_model_asset import BodyModelAsset
-    from p2m_model.cascade import Pose2MeshNet
+    from p2m_model.body.asset import BodyModelAsset
     from p2m_model.checkpoint import save_checkpoint
     from p2m_model.config import Pose2MeshConfig
+    from p2m_model.nn.cascade import Pose2MeshNet
 
     asset = BodyModelAsset.load()
     path = tmp_path_factory.mktemp("model") / "random.safetensors"

@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from p2m_nodes.child_processes import stop_processes
+from p2m_nodes.runtime.child_processes import stop_processes
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 NODE_BIN = REPO_ROOT / "ros2_ws" / "install" / "p2m_nodes" / "lib" / "p2m_nodes"

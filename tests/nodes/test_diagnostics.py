@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from p2m_nodes.diagnostics import ERROR, OK, WARN, DiagnosticsConfig, NodeStatistics
+from p2m_nodes.runtime.diagnostics import ERROR, OK, WARN, DiagnosticsConfig, NodeStatistics
 
 
 def fed(frames: int, latency_s: float, period_s: float = 0.125) -> tuple[NodeStatistics, float]:
@@ -73,7 +73,7 @@ def test_notes_are_counted_without_changing_the_level():
 
 
 def test_warning_throttle_per_key():
-    from p2m_nodes.diagnostics import WarningThrottle
+    from p2m_nodes.runtime.diagnostics import WarningThrottle
 
     throttle = WarningThrottle(period_s=5.0)
     assert throttle.should_warn("a", 0.0) and throttle.should_warn("b", 1.0)

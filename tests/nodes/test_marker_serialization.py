@@ -10,12 +10,19 @@ from geometry_msgs.msg import Point
 from rclpy.serialization import deserialize_message, serialize_message
 from visualization_msgs.msg import Marker, MarkerArray
 
-from p2m_model.grid_mesh import grid_asset
-from p2m_model.skeletons import H36M17_EDGES
+from p2m_model.body.grid_mesh import grid_asset
+from p2m_model.body.skeletons import H36M17_EDGES
 from p2m_nodes import marker_serialization as ms
-from p2m_nodes.mesh_markers import (LABEL_NS, MESH_NS, SKELETON_NS, MarkerStyle, marker_id,
-                                    people_markers, person_color)
-from p2m_nodes.person_data import PersonMesh
+from p2m_nodes.stages.mesh_markers import (
+    LABEL_NS,
+    MESH_NS,
+    SKELETON_NS,
+    MarkerStyle,
+    marker_id,
+    people_markers,
+    person_color,
+)
+from p2m_nodes.stages.person_data import PersonMesh
 
 
 def reference_marker(spec: ms.MarkerSpec) -> Marker:

@@ -7,19 +7,21 @@ import time
 import numpy as np
 import pytest
 from diagnostic_msgs.msg import DiagnosticArray
+from node_harness import node_logs, spin_until
 from rclpy.node import Node
 from sensor_msgs.msg import CameraInfo
 from std_msgs.msg import Header
 from visualization_msgs.msg import Marker, MarkerArray
 
 from p2m_model.camera_placement import estimate_root_translation
-
 from p2m_msgs.msg import HumanMeshArray, Keypoints2DArray, MeshTopology, Pose3DArray
-from p2m_nodes.conversions import (human_meshes_from_msg, keypoints_array_to_msg,
-                                   mesh_topology_from_msg, pose3d_people_from_msg)
-from p2m_nodes.qos import LATCHED_QOS, STREAM_QOS
-
-from node_harness import node_logs, spin_until
+from p2m_nodes.runtime.qos import LATCHED_QOS, STREAM_QOS
+from p2m_nodes.stages.conversions import (
+    human_meshes_from_msg,
+    keypoints_array_to_msg,
+    mesh_topology_from_msg,
+    pose3d_people_from_msg,
+)
 
 STARTUP_TIMEOUT_S = 40.0  # three processes importing torch on 2 shared cores
 FRAME_TIMEOUT_S = 15.0
@@ -116,7 +118,7 @@ def split_pipeline(start_node, random_checkpoint, probe):
         assert time.monotonic() < deadline, node_logs(*processes)
         primer -= 1
         probe.send(primer, [standing_person(300, rng)], [3])
-        spin_until(probe, lambda: probe.by_stamp("markers", primer) is not None, 0.5)
+        spin_until(probe, lambda stamp=primer: probe.by_stamp("markers", stamp) is not None, 0.5)
     return processes
 
 
@@ -167,7 +169,7 @@ def test_split_pipeline_end_to_end(split_pipeline, probe):
     latencies = []
     for stamp in range(110, 115):
         sent_at = probe.send(stamp, [standing_person(320, rng)], [1])
-        assert spin_until(probe, lambda: probe.arrival(stamp) is not None, FRAME_TIMEOUT_S)
+        assert spin_until(probe, lambda stamp=stamp: probe.arrival(stamp) is not None, FRAME_TIMEOUT_S)
         latencies.append(probe.arrival(stamp) - sent_at)
     print(f"split pipeline, 1 person: keypoints -> mesh median {np.median(latencies) * 1e3:.0f} ms")
 

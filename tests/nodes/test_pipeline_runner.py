@@ -15,7 +15,7 @@ NAMESPACE = "/runner_test"
 def test_runner_starts_nodes_and_stops_them(random_checkpoint, rclpy_context, tmp_path):
     log = (tmp_path / "runner.log").open("w")
     runner = subprocess.Popen(
-        [sys.executable, "-m", "p2m_nodes.pipeline_runner", "--source", "none", "--device", "cpu",
+        [sys.executable, "-m", "p2m_nodes.runtime.pipeline_runner", "--source", "none", "--device", "cpu",
          "--checkpoint", str(random_checkpoint), "--namespace", NAMESPACE],
         stdout=log, stderr=subprocess.STDOUT)
     observer = Node("runner_observer")

@@ -9,9 +9,9 @@ import pytest
 
 pytest.importorskip("rclpy")  # needs the ROS environment (make test / tools/ros_env.sh)
 
-from p2m_model.body_model_asset import BodyModelAsset  # noqa: E402
-from p2m_model.body_rig import BodyRig  # noqa: E402
-from p2m_model.skeletons import COCO17_FLIP_PAIRS  # noqa: E402
+from p2m_model.body.asset import BodyModelAsset  # noqa: E402
+from p2m_model.body.rig import BodyRig  # noqa: E402
+from p2m_model.body.skeletons import COCO17_FLIP_PAIRS  # noqa: E402
 from p2m_nodes.sources.synthetic_source import (  # noqa: E402
     BACKGROUND_RGB,
     SyntheticPeople,
@@ -88,7 +88,7 @@ import numpy as np
 import rclpy
 from sensor_msgs.msg import CameraInfo, Image
 from p2m_msgs.msg import HumanMeshArray, Keypoints2DArray, Pose3DArray
-from p2m_nodes.qos import SENSOR_QOS, STREAM_QOS
+from p2m_nodes.runtime.qos import SENSOR_QOS, STREAM_QOS
 
 out_path, wanted, timeout_s = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
 rclpy.init()
@@ -133,7 +133,9 @@ def test_node_publishes_consistent_frames_over_dds(tmp_path, spawn_python, run_p
     received = json.loads(out_path.read_text())
     assert len(received.get("keypoints", {})) >= 4, (received.keys(), source.stderr_path.read_text())
     # One header per frame: every frame's stamp is shared by all five topics.
-    common = set.intersection(*(set(received[topic]) for topic in ("keypoints", "pose", "mesh", "camera_info", "image")))
+    common = set.intersection(
+        *(set(received[topic]) for topic in ("keypoints", "pose", "mesh", "camera_info", "image"))
+    )
     assert len(common) >= 3
     stamp = sorted(common)[-1]
     keypoints, pose, mesh = (received[topic][stamp] for topic in ("keypoints", "pose", "mesh"))
@@ -149,7 +151,9 @@ def test_node_publishes_consistent_frames_over_dds(tmp_path, spawn_python, run_p
     pixels = coco[..., :2] / coco[..., 2:] @ k[:2, :2].T + k[:2, 2]
     np.testing.assert_allclose(np.array(keypoints["keypoints"]).reshape(2, 17, 2), pixels, atol=0.05)
     # The ground-truth root is the H36M pelvis regressed from the mesh.
-    np.testing.assert_allclose(np.array(pose["root"]), np.einsum("v,nvd->nd", asset.h36m17_regressor[0], vertices), atol=1e-4)
+    np.testing.assert_allclose(
+        np.array(pose["root"]), np.einsum("v,nvd->nd", asset.h36m17_regressor[0], vertices), atol=1e-4
+    )
     # The image decodes: rgb8 640x480 with people drawn at their pelvis.
     image_msg = received["image"][stamp]
     assert image_msg["encoding"] == "rgb8" and image_msg["size"] == [640, 480, 1920]
@@ -160,7 +164,7 @@ def test_node_publishes_consistent_frames_over_dds(tmp_path, spawn_python, run_p
 
 def test_mediapipe_finds_the_rendered_person(asset: BodyModelAsset) -> None:
     pytest.importorskip("mediapipe")
-    from p2m_model.keypoint_detection import MediaPipePoseConfig, MediaPipePoseDetector
+    from p2m_model.inputs.keypoint_detection import MediaPipePoseConfig, MediaPipePoseDetector
 
     single = SyntheticPeople(BodyRig.load(), asset, SyntheticSourceConfig(num_people=1, seed=0))
     found = 0

@@ -25,16 +25,16 @@ rclpy_context = _nodes_fixtures.rclpy_context
 
 @pytest.fixture(scope="session")
 def small_predictor():
-    """A narrow, randomly initialised cascade on an 8 x 6 grid mesh (p2m_model.grid_mesh).
+    """A narrow, randomly initialised cascade on an 8 x 6 grid mesh (p2m_model.body.grid_mesh).
 
     The fuzz tests check what the code around the model does with bad input; a
     small model keeps thousands of calls within seconds.
     """
     import torch
 
-    from p2m_model.cascade import Pose2MeshNet
+    from p2m_model.body.grid_mesh import grid_asset
     from p2m_model.config import MeshNetConfig, Pose2MeshConfig, PoseNetConfig
-    from p2m_model.grid_mesh import grid_asset
+    from p2m_model.nn.cascade import Pose2MeshNet
     from p2m_model.predictor import Pose2MeshPredictor
 
     torch.manual_seed(0)

@@ -3,7 +3,7 @@
 Each input type gets ``EXAMPLES`` generated messages per run (``derandomize``:
 the same ones every run, so CI is reproducible). The messages are real
 p2m_msgs / sensor_msgs objects, fed to the very functions the nodes' callbacks
-call (p2m_nodes.pipeline_stages, conversions, validation, mesh_markers,
+call (p2m_nodes.stages.pipeline_stages, conversions, validation, mesh_markers,
 marker_serialization, image_conversion). What must hold: no exception escapes
 (except a ValueError where the node turns it into a counted rejection), every
 published number is finite, and every input person is either published or
@@ -17,9 +17,9 @@ import math
 
 import numpy as np
 import pytest
+from geometry_msgs.msg import Point
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from geometry_msgs.msg import Point
 from rclpy.serialization import deserialize_message
 from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import Header
@@ -27,16 +27,25 @@ from visualization_msgs.msg import MarkerArray
 
 from p2m_model.camera_placement import CameraPlacementConfig
 from p2m_model.input_limits import MAX_ABS_JOINT_M
-from p2m_msgs.msg import (HumanMesh, HumanMeshArray, Keypoints2D, Keypoints2DArray, Pose3D,
-                          Pose3DArray)
-from p2m_nodes.conversions import camera_matrix_from_info, human_meshes_from_msg
-from p2m_nodes.image_conversion import ENCODINGS, ImageToRgb
-from p2m_nodes.marker_serialization import marker_has_texture_fields, serialize_marker_array
-from p2m_nodes.mesh_markers import MarkerStyle, people_markers
-from p2m_nodes.pipeline_stages import MeshRecovery, PoseLifting
-from p2m_nodes.validation import (BAD_IMAGE_SIZE, NON_FINITE, OUT_OF_BOUNDS, OVER_PEOPLE_CAP,
-                                  SCORES_OUT_OF_RANGE, TOO_FEW_CONFIDENT_JOINTS, UNKNOWN_SKELETON,
-                                  WHOLE_FRAME, WRONG_LENGTH, ValidationConfig, validate_meshes)
+from p2m_msgs.msg import HumanMesh, HumanMeshArray, Keypoints2D, Keypoints2DArray, Pose3D, Pose3DArray
+from p2m_nodes.stages.conversions import camera_matrix_from_info, human_meshes_from_msg
+from p2m_nodes.stages.image_conversion import ENCODINGS, ImageToRgb
+from p2m_nodes.stages.marker_serialization import marker_has_texture_fields, serialize_marker_array
+from p2m_nodes.stages.mesh_markers import MarkerStyle, people_markers
+from p2m_nodes.stages.pipeline_stages import MeshRecovery, PoseLifting
+from p2m_nodes.stages.validation import (
+    BAD_IMAGE_SIZE,
+    NON_FINITE,
+    OUT_OF_BOUNDS,
+    OVER_PEOPLE_CAP,
+    SCORES_OUT_OF_RANGE,
+    TOO_FEW_CONFIDENT_JOINTS,
+    UNKNOWN_SKELETON,
+    WHOLE_FRAME,
+    WRONG_LENGTH,
+    ValidationConfig,
+    validate_meshes,
+)
 
 EXAMPLES = 5000
 FUZZ = settings(max_examples=EXAMPLES, derandomize=True, database=None, deadline=None,

@@ -14,18 +14,21 @@ import time
 import numpy as np
 import pytest
 from diagnostic_msgs.msg import DiagnosticArray
+from node_harness import node_logs, spin_until
 from rclpy.node import Node
 from sensor_msgs.msg import CameraInfo
 from std_msgs.msg import Header
 from visualization_msgs.msg import MarkerArray
 
 from p2m_msgs.msg import HumanMeshArray, Keypoints2DArray, MeshTopology, Pose3DArray
-from p2m_nodes.conversions import (human_mesh_array_to_msg, human_meshes_from_msg,
-                                   keypoints_array_to_msg, pose3d_array_to_msg,
-                                   PersonKeypoints)
-from p2m_nodes.qos import LATCHED_QOS, SENSOR_QOS, STREAM_QOS
-
-from node_harness import node_logs, spin_until
+from p2m_nodes.runtime.qos import LATCHED_QOS, SENSOR_QOS, STREAM_QOS
+from p2m_nodes.stages.conversions import (
+    PersonKeypoints,
+    human_mesh_array_to_msg,
+    human_meshes_from_msg,
+    keypoints_array_to_msg,
+    pose3d_array_to_msg,
+)
 
 STARTUP_TIMEOUT_S = 60.0  # torch imports on 2 shared, busy cores
 FRAME_TIMEOUT_S = 15.0

@@ -37,7 +37,7 @@ def test_missing_or_corrupt_checkpoint_exits_with_the_reason(random_checkpoint, 
 
 RECORDER = """
 import sys
-from p2m_nodes.bag_recorder import main
+from p2m_nodes.bags.recorder import main
 sys.exit(main(["--ros-args", "-p", "output:=" + sys.argv[1], "-p", "topics:=[keypoints_2d]"]))
 """
 

@@ -1,4 +1,4 @@
-"""Training survives SIGKILL: a real ``python -m p2m_model.train`` on the CI smoke config is
+"""Training survives SIGKILL: a real ``python -m p2m_model.training`` on the CI smoke config is
 killed right after its first state.pt, resumed with --resume, and completes; every file
 it wrote loads (checkpoints are written to a temporary file and renamed, never in place)."""
 from __future__ import annotations
@@ -21,7 +21,7 @@ START_TIMEOUT_S = 120.0
 
 
 def train_command(output: Path, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "p2m_model.train", "--config", str(CONFIG), "--output", str(output),
+    return [sys.executable, "-m", "p2m_model.training", "--config", str(CONFIG), "--output", str(output),
             "--steps", str(STEPS), "--no-progress", *extra]
 
 

@@ -18,8 +18,8 @@ from rosbags.rosbag2 import Reader  # noqa: E402
 from std_msgs.msg import String  # noqa: E402
 
 from p2m_msgs.msg import Keypoints2DArray  # noqa: E402
-from p2m_nodes.bag_io import make_typestore, normalize_type_name, open_writer  # noqa: E402
-from p2m_nodes.bag_recorder import TopicSpec, parse_topic_specs, recording_qos  # noqa: E402
+from p2m_nodes.bags.bag_io import make_typestore, normalize_type_name, open_writer  # noqa: E402
+from p2m_nodes.bags.recorder import TopicSpec, parse_topic_specs, recording_qos  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 MSG_DIR = REPO_ROOT / "ros2_ws" / "src" / "p2m_msgs" / "msg"
@@ -99,7 +99,7 @@ def test_writer_output_errors(tmp_path: Path) -> None:
 
 RECORDER = """
 import sys
-from p2m_nodes.bag_recorder import main
+from p2m_nodes.bags.recorder import main
 sys.exit(main(["--ros-args", "-p", "output:=" + sys.argv[1],
                "-p", "topics:=[keypoints_2d, 'camera/image_raw:sensor_msgs/msg/Image']"]))
 """
@@ -110,9 +110,9 @@ import numpy as np
 import rclpy
 from sensor_msgs.msg import Image
 from std_msgs.msg import Header
-from p2m_nodes.conversions import keypoints_array_to_msg
-from p2m_nodes.image_conversion import array_to_image
-from p2m_nodes.qos import SENSOR_QOS, STREAM_QOS
+from p2m_nodes.stages.conversions import keypoints_array_to_msg
+from p2m_nodes.stages.image_conversion import array_to_image
+from p2m_nodes.runtime.qos import SENSOR_QOS, STREAM_QOS
 from p2m_msgs.msg import Keypoints2DArray
 
 count = int(sys.argv[1])
@@ -202,7 +202,7 @@ def test_recorder_refuses_existing_output(tmp_path: Path, run_python) -> None:
 
 BIG_RECORDER = """
 import sys
-from p2m_nodes.bag_recorder import main
+from p2m_nodes.bags.recorder import main
 sys.exit(main(["--ros-args", "-p", "output:=" + sys.argv[1], "-p", "topics:=['big:std_msgs/msg/String']"]))
 """
 
@@ -210,7 +210,7 @@ BIG_PUBLISHER = """
 import sys, time
 import rclpy
 from std_msgs.msg import String
-from p2m_nodes.qos import STREAM_QOS
+from p2m_nodes.runtime.qos import STREAM_QOS
 
 count, size = int(sys.argv[1]), int(sys.argv[2])
 rclpy.init()
@@ -231,7 +231,7 @@ BIG_COUNT, BIG_SIZE = 30, 150_000  # 4.5 MB: four complete 1 MiB MCAP chunks, th
 
 
 def test_recorder_killed_leaves_a_recoverable_bag(tmp_path: Path, spawn_python) -> None:
-    from p2m_nodes.bag_recover import main as recover
+    from p2m_nodes.bags.recover import main as recover
 
     damaged, recovered = tmp_path / "damaged", tmp_path / "recovered"
     recorder = spawn_python(BIG_RECORDER, str(damaged))
@@ -254,7 +254,7 @@ def test_recorder_killed_leaves_a_recoverable_bag(tmp_path: Path, spawn_python) 
 
 
 def test_recover_names_a_missing_bag(tmp_path: Path, capsys) -> None:
-    from p2m_nodes.bag_recover import main as recover
+    from p2m_nodes.bags.recover import main as recover
 
     assert recover([str(tmp_path / "nothing"), str(tmp_path / "out")]) == 1
     assert "nothing does not exist" in capsys.readouterr().err

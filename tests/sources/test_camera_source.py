@@ -10,7 +10,7 @@ pytest.importorskip("rclpy")  # needs the ROS environment (make test / tools/ros
 pytest.importorskip("mediapipe")
 pytest.importorskip("skimage")
 
-from p2m_model.skeletons import COCO17_JOINT_NAMES  # noqa: E402
+from p2m_model.body.skeletons import COCO17_JOINT_NAMES  # noqa: E402
 
 SOURCE = """
 import sys
@@ -28,9 +28,9 @@ from diagnostic_msgs.msg import DiagnosticArray
 from sensor_msgs.msg import Image
 from std_msgs.msg import Header
 from p2m_msgs.msg import Keypoints2DArray
-from p2m_nodes.image_conversion import array_to_image
-from p2m_nodes.node_support import init_ros
-from p2m_nodes.qos import SENSOR_QOS, STREAM_QOS
+from p2m_nodes.stages.image_conversion import array_to_image
+from p2m_nodes.runtime.node_support import init_ros
+from p2m_nodes.runtime.qos import SENSOR_QOS, STREAM_QOS
 
 # Like a camera driver started with p2m's Fast DDS profile (docs/sources.md): 786 kB
 # images fit its shared-memory segment. Fast DDS's default 512 kB segment sends them

@@ -9,7 +9,7 @@ import pytest
 
 pytest.importorskip("rclpy")  # needs the ROS environment (make test / tools/ros_env.sh)
 
-from p2m_model.keypoint_files import KeypointFrame, read_keypoint_file  # noqa: E402
+from p2m_model.inputs.keypoint_files import KeypointFrame, read_keypoint_file  # noqa: E402
 from p2m_nodes.sources.file_source import frame_image_sizes  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -27,7 +27,7 @@ SUBSCRIBER = """
 import json, sys, time
 import rclpy
 from p2m_msgs.msg import Keypoints2DArray
-from p2m_nodes.qos import STREAM_QOS
+from p2m_nodes.runtime.qos import STREAM_QOS
 
 wanted, timeout_s = int(sys.argv[1]), float(sys.argv[2])
 rclpy.init()

@@ -11,8 +11,7 @@ pytest.importorskip("rclpy")  # sensor_msgs comes with the ROS environment
 from sensor_msgs.msg import Image  # noqa: E402
 from std_msgs.msg import Header  # noqa: E402
 
-from p2m_nodes.image_conversion import (ENCODINGS, ImageToRgb, array_to_image,  # noqa: E402
-                                        array_to_rgb8, image_to_array)
+from p2m_nodes.stages.image_conversion import ENCODINGS, ImageToRgb, array_to_image, array_to_rgb8, image_to_array  # noqa: E402
 
 RNG = np.random.default_rng(0)
 

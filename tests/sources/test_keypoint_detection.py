@@ -7,9 +7,8 @@ import pytest
 pytest.importorskip("mediapipe")
 skimage_data = pytest.importorskip("skimage.data")
 
-from p2m_model.keypoint_detection import (MediaPipePoseConfig, MediaPipePoseDetector,  # noqa: E402
-                                          landmarks_to_coco17)
-from p2m_model.skeletons import COCO17_JOINT_NAMES  # noqa: E402
+from p2m_model.body.skeletons import COCO17_JOINT_NAMES  # noqa: E402
+from p2m_model.inputs.keypoint_detection import MediaPipePoseConfig, MediaPipePoseDetector, landmarks_to_coco17  # noqa: E402
 
 JOINT = {name: index for index, name in enumerate(COCO17_JOINT_NAMES)}
 

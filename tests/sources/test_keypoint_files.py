@@ -7,8 +7,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from p2m_model.keypoint_files import (KeypointFrame, coco_results_entries, parse_coco_results,
-                                      read_keypoint_file, write_sequence)
+from p2m_model.inputs.keypoint_files import (
+    KeypointFrame,
+    coco_results_entries,
+    parse_coco_results,
+    read_keypoint_file,
+    write_sequence,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO_ROOT / "ros2_ws" / "src" / "p2m_bringup" / "config" / "examples"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from p2m_model.body_rig import RIG_TO_FRONT_VIEW, BodyRig
+from p2m_model.body.rig import RIG_TO_FRONT_VIEW, BodyRig
 
 
 @pytest.fixture(scope="module")

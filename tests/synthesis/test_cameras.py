@@ -27,9 +27,12 @@ def test_cameras_stay_in_configured_ranges():
     for camera in cameras:
         assert tuple(camera.image_size.astype(int)) in config.image_sizes
         np.testing.assert_allclose(camera.rotation @ camera.rotation.T, np.eye(3), atol=1e-12)
+
     # The person is sometimes partly outside the image: the head (0.85 m above the root).
     def head_outside(camera):
-        head = project(camera.rotation @ [0.0, -0.85, 0.0] + camera.translation, camera.focal_px, camera.principal_point_px)
+        head = project(
+            camera.rotation @ [0.0, -0.85, 0.0] + camera.translation, camera.focal_px, camera.principal_point_px
+        )
         return np.any((head < 0) | (head >= camera.image_size))
 
     assert 0.01 < np.mean([head_outside(c) for c in cameras]) < 0.3

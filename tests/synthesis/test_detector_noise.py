@@ -13,8 +13,25 @@ from p2m_model.synthesis.detector_noise import (
 
 # A standing person's COCO-17 keypoints, pixels, inside a 640x480 image.
 PERSON = np.array(
-    [[320, 100], [330, 90], [310, 90], [340, 95], [300, 95], [360, 150], [280, 150], [375, 210], [265, 210],
-     [380, 260], [260, 260], [345, 270], [295, 270], [345, 350], [295, 350], [345, 430], [295, 430]],
+    [
+        [320, 100],
+        [330, 90],
+        [310, 90],
+        [340, 95],
+        [300, 95],
+        [360, 150],
+        [280, 150],
+        [375, 210],
+        [265, 210],
+        [380, 260],
+        [260, 260],
+        [345, 270],
+        [295, 270],
+        [345, 350],
+        [295, 350],
+        [345, 430],
+        [295, 430],
+    ],
     dtype=np.float64,
 )
 IMAGE = np.array([640.0, 480.0])
@@ -27,7 +44,10 @@ def _many(config, count=3000, seed=0):
 
 def test_error_rates_match_configuration():
     config = DetectorNoiseConfig(
-        jitter_probability=(0.2, 0.2), miss_probability=(0.1, 0.1), inversion_probability=(0.05, 0.05), swap_probability=(0.0, 0.0)
+        jitter_probability=(0.2, 0.2),
+        miss_probability=(0.1, 0.1),
+        inversion_probability=(0.05, 0.05),
+        swap_probability=(0.0, 0.0),
     )
     kinds = np.stack([d.error_kinds for d in _many(config)])
     paired = kinds[:, 1:]  # the nose has no left/right twin, its inversions become misses

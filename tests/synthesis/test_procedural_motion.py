@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from p2m_model.body_rig import BodyRig
+from p2m_model.body.rig import BodyRig
 from p2m_model.synthesis.procedural_motion import MotionConfig, ProceduralScene, walking_pose
 
 

@@ -13,17 +13,17 @@ __version__ = "0.1.0"
 _LAZY = {
     "Pose2MeshPredictor": "predictor",
     "PredictionResult": "predictor",
-    "Pose2MeshNet": "cascade",
-    "Pose2MeshOutput": "cascade",
+    "Pose2MeshNet": "nn.cascade",
+    "Pose2MeshOutput": "nn.cascade",
     "Pose2MeshConfig": "config",
     "PoseNetConfig": "config",
     "MeshNetConfig": "config",
-    "PoseNormalizationConfig": "pose_normalization",
-    "LossWeights": "losses",
-    "get_skeleton": "skeletons",
-    "Skeleton": "skeletons",
+    "PoseNormalizationConfig": "nn.pose_normalization",
+    "LossWeights": "nn.losses",
+    "get_skeleton": "body.skeletons",
+    "Skeleton": "body.skeletons",
 }
-_SUBMODULES = ("metrics", "losses", "skeletons", "graph", "checkpoint")
+_SUBMODULES = ("nn", "body", "synthesis", "training", "evaluation", "inputs", "checkpoint")
 
 __all__ = [*_LAZY, *_SUBMODULES]
 

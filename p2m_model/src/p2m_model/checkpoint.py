@@ -11,9 +11,9 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
-from .atomic_files import write_atomically
-from .cascade import Pose2MeshNet
-from .config import Pose2MeshConfig
+from p2m_model.atomic_files import write_atomically
+from p2m_model.config import Pose2MeshConfig
+from p2m_model.nn.cascade import Pose2MeshNet
 
 CHECKPOINT_FORMAT_VERSION = "1"
 _FORMAT_KEY = "p2m_format_version"

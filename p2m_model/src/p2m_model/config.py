@@ -5,7 +5,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from .pose_normalization import PoseNormalizationConfig
+from p2m_model.nn.pose_normalization import PoseNormalizationConfig
 
 MESHNET_VARIANTS = ("coarse_to_fine", "direct_upsampling", "fc_to_vertices")
 # What MeshNet sees per joint (Pose2Mesh Table 4 ablates the cascade's input).
@@ -97,7 +97,7 @@ class Pose2MeshConfig:
     """The whole cascade: input normalization, PoseNet and MeshNet.
 
     Attributes:
-        skeleton: input joint set name (see :mod:`p2m_model.skeletons`).
+        skeleton: input joint set name (see :mod:`p2m_model.body.skeletons`).
     """
 
     skeleton: str = "coco17"

@@ -50,7 +50,10 @@ def _barycentric_grid(steps: int) -> np.ndarray:
 
 
 def rasterize(
-    vertices_cam: np.ndarray, faces: np.ndarray, intrinsics: np.ndarray, image_size: tuple[int, int],
+    vertices_cam: np.ndarray,
+    faces: np.ndarray,
+    intrinsics: np.ndarray,
+    image_size: tuple[int, int],
     config: ShadingConfig | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Which triangle is seen at each pixel.
@@ -71,7 +74,9 @@ def rasterize(
     points = vertices_cam.reshape(-1, 3).astype(np.float32)  # N*V x 3
     all_faces = (faces[None] + vertex_count * np.arange(count)[:, None, None]).reshape(-1, 3)  # N*F x 3
     # Project every vertex once; per-corner arrays avoid slow reductions over a size-3 axis.
-    pixels = points[:, :2] / np.maximum(points[:, 2:3], 1e-9) @ intrinsics[:2, :2].T.astype(np.float32) + intrinsics[:2, 2].astype(np.float32)  # N*V x 2
+    pixels = points[:, :2] / np.maximum(points[:, 2:3], 1e-9) @ intrinsics[:2, :2].T.astype(np.float32) + intrinsics[
+        :2, 2
+    ].astype(np.float32)  # N*V x 2
     a, b, c = all_faces[:, 0], all_faces[:, 1], all_faces[:, 2]
     normals = np.cross(points[b] - points[a], points[c] - points[a])
     near = np.minimum(np.minimum(points[a, 2], points[b, 2]), points[c, 2])
@@ -80,7 +85,10 @@ def rasterize(
     visible = (
         (near > config.near_m)
         & (np.einsum("fd,fd->f", normals, points[a]) < 0.0)  # front-facing
-        & (high[:, 0] >= 0) & (high[:, 1] >= 0) & (low[:, 0] < width) & (low[:, 1] < height)
+        & (high[:, 0] >= 0)
+        & (high[:, 1] >= 0)
+        & (low[:, 0] < width)
+        & (low[:, 1] < height)
     )
     face_ids = np.flatnonzero(visible)
     extent_px = (high[face_ids] - low[face_ids]).max(axis=1)  # bounds the longest edge within sqrt(2)

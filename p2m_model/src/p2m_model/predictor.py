@@ -10,11 +10,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from .cascade import Pose2MeshNet
-from .checkpoint import load_checkpoint
-from .input_limits import MAX_ABS_JOINT_M, MAX_ABS_KEYPOINT_PX
-from .pose_normalization import normalize_keypoints
-from .skeletons import COCO17_PELVIS_JOINTS, H36M17_JOINT_NAMES, get_skeleton
+from p2m_model.body.skeletons import COCO17_PELVIS_JOINTS, H36M17_JOINT_NAMES, get_skeleton
+from p2m_model.checkpoint import load_checkpoint
+from p2m_model.input_limits import MAX_ABS_JOINT_M, MAX_ABS_KEYPOINT_PX
+from p2m_model.nn.cascade import Pose2MeshNet
+from p2m_model.nn.pose_normalization import normalize_keypoints
 
 DEFAULT_CHECKPOINT_NAME = "pose2mesh_anny.safetensors"
 
@@ -99,7 +99,7 @@ class Pose2MeshPredictor:
         """
         checkpoint = default_checkpoint_path() if path is None else Path(path)
         if asset is None:
-            from .body_model_asset import BodyModelAsset  # loaded only when needed
+            from p2m_model.body.asset import BodyModelAsset  # loaded only when needed
 
             asset = BodyModelAsset.load()
         return cls(load_checkpoint(checkpoint, asset), asset, device)

@@ -6,7 +6,7 @@ setup(
     name=package_name,
     version="0.1.0",
     packages=find_packages(exclude=["test"]),
-    package_data={package_name: ["fastdds_profile.xml", "fastdds_profile_localhost.xml"]},
+    package_data={"p2m_nodes.runtime": ["fastdds_profile.xml", "fastdds_profile_localhost.xml"]},
     data_files=[
         # Registers the package in the ament index so ros2 run/launch find it.
         ("share/ament_index/resource_index/packages", ["resource/" + package_name]),
@@ -21,17 +21,17 @@ setup(
     entry_points={
         # One line per executable: "name = p2m_nodes.module:main".
         "console_scripts": [
-            "posenet_node = p2m_nodes.posenet_node:main",
-            "meshnet_node = p2m_nodes.meshnet_node:main",
-            "pose2mesh_node = p2m_nodes.pose2mesh_node:main",
-            "visualizer_node = p2m_nodes.visualizer_node:main",
-            "p2m_pipeline = p2m_nodes.pipeline_runner:main",
+            "posenet_node = p2m_nodes.nodes.posenet_node:main",
+            "meshnet_node = p2m_nodes.nodes.meshnet_node:main",
+            "pose2mesh_node = p2m_nodes.nodes.pose2mesh_node:main",
+            "visualizer_node = p2m_nodes.nodes.visualizer_node:main",
+            "p2m_pipeline = p2m_nodes.runtime.pipeline_runner:main",
             "synthetic_source = p2m_nodes.sources.synthetic_source:main",
-            "bag_maker = p2m_nodes.bag_maker:main",
-            "bag_replay = p2m_nodes.bag_replay:main",
-            "evaluator = p2m_nodes.evaluator_node:main",
-            "bag_recorder = p2m_nodes.bag_recorder:main",
-            "bag_recover = p2m_nodes.bag_recover:main",
+            "bag_maker = p2m_nodes.bags.maker:main",
+            "bag_replay = p2m_nodes.bags.replay:main",
+            "evaluator = p2m_nodes.evaluation.evaluator_node:main",
+            "bag_recorder = p2m_nodes.bags.recorder:main",
+            "bag_recover = p2m_nodes.bags.recover:main",
             "camera_source = p2m_nodes.sources.camera_source:main",
             "file_source = p2m_nodes.sources.file_source:main",
         ],

@@ -20,11 +20,11 @@ import scipy.optimize
 import torch
 from tqdm import tqdm
 
-from ..body_model_asset import BodyModelAsset
-from ..mesh_coarsening import DEFAULT_NUM_COARSENINGS, mesh_hierarchy
-from ..skeletons import COCO17_JOINT_NAMES, H36M17_JOINT_NAMES
-from ..synthesis.anny_bodies import ANNY_TO_FRONT_VIEW, AnnyBodyGenerator
-from .geometric_joints import head_top_weights
+from p2m_model.asset_builders.geometric_joints import head_top_weights
+from p2m_model.body.asset import BodyModelAsset
+from p2m_model.body.coarsening import DEFAULT_NUM_COARSENINGS, mesh_hierarchy
+from p2m_model.body.skeletons import COCO17_JOINT_NAMES, H36M17_JOINT_NAMES
+from p2m_model.synthesis.anny_bodies import ANNY_TO_FRONT_VIEW, AnnyBodyGenerator
 
 ANNY_ASSET_VERSION = "anny-v1"
 
@@ -106,8 +106,8 @@ def fit_vertex_regressor(vertices: np.ndarray, targets: np.ndarray, candidates: 
 
 def _sample_bodies(generator, count: int, rng: np.random.Generator, batch_size: int, description: str):
     """Posed, shaped bodies: (N, V, 3) vertices and (N, B, 3) bone heads, Anny axes, metres."""
-    from ..synthesis.pose_sampling import JointLimitConfig, sample_joint_limited_poses
-    from ..synthesis.shapes import PhenotypeConfig, sample_phenotypes
+    from p2m_model.synthesis.pose_sampling import JointLimitConfig, sample_joint_limited_poses
+    from p2m_model.synthesis.shapes import PhenotypeConfig, sample_phenotypes
 
     rotations = sample_joint_limited_poses(rng, count, generator.skeleton, JointLimitConfig())
     phenotypes = sample_phenotypes(rng, count, PhenotypeConfig())

@@ -156,7 +156,9 @@ def merged_skinning_weights(bone_weights: np.ndarray, bone_labels: tuple[str, ..
     used = [index[b] for bones in SMPL_JOINT_BONES.values() for b in bones]
     if sorted(used) != list(range(len(bone_labels))):
         raise ValueError("SMPL_JOINT_BONES must assign every Anny bone to exactly one joint")
-    return np.stack([bone_weights[:, [index[b] for b in SMPL_JOINT_BONES[name]]].sum(axis=1) for name in SMPL_JOINT_NAMES], axis=1)
+    return np.stack(
+        [bone_weights[:, [index[b] for b in SMPL_JOINT_BONES[name]]].sum(axis=1) for name in SMPL_JOINT_NAMES], axis=1
+    )
 
 
 def fit_joint_regressor(vertices: np.ndarray, joints: np.ndarray, radius_m: float) -> np.ndarray:

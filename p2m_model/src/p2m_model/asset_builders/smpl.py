@@ -21,7 +21,7 @@ What the asset holds (docs/design-contracts.md):
   ``J_regressor``; torso = mid-point of pelvis and neck (as in the Anny asset); nose = the
   COCO nose; head = the top of the skull
   (:func:`~p2m_model.asset_builders.geometric_joints.head_top_weights`).
-* hierarchy: :func:`p2m_model.mesh_coarsening.mesh_hierarchy` of the faces.
+* hierarchy: :func:`p2m_model.body.coarsening.mesh_hierarchy` of the faces.
 * version: ``smpl-`` + the first 12 hex digits of the SHA-256 of the faces (int64).
 """
 from __future__ import annotations
@@ -35,10 +35,10 @@ import numpy as np
 import scipy.sparse
 import torch
 
-from ..body_model_asset import BodyModelAsset
-from ..mesh_coarsening import DEFAULT_NUM_COARSENINGS, mesh_hierarchy
-from ..skeletons import COCO17_JOINT_NAMES, COCO17_PELVIS_JOINTS, H36M17_JOINT_NAMES
-from .geometric_joints import face_point_weights, head_top_weights
+from p2m_model.asset_builders.geometric_joints import face_point_weights, head_top_weights
+from p2m_model.body.asset import BodyModelAsset
+from p2m_model.body.coarsening import DEFAULT_NUM_COARSENINGS, mesh_hierarchy
+from p2m_model.body.skeletons import COCO17_JOINT_NAMES, COCO17_PELVIS_JOINTS, H36M17_JOINT_NAMES
 
 # SMPL's axes (Y up, Z forward, X subject's left) -> front view (x left, y down, facing -z).
 SMPL_TO_FRONT_VIEW = np.diag([1.0, -1.0, -1.0])

@@ -8,8 +8,8 @@ training ``Dataset`` and inference never need it. Its cache directory is anny's
 import numpy as np
 import torch
 
-from p2m_model.skeletons import COCO17_PELVIS_JOINTS
-from p2m_model.synthesis.skeleton import AnnySkeleton
+from p2m_model.body.anny_skeleton import AnnySkeleton
+from p2m_model.body.skeletons import COCO17_PELVIS_JOINTS
 
 # Front view (docs/design-contracts.md): x = X, y = -Z, z = Y from Anny's (X left, Z up, -Y forward).
 ANNY_TO_FRONT_VIEW = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]], dtype=np.float32)

@@ -9,7 +9,7 @@ import dataclasses
 
 import numpy as np
 
-from p2m_model.synthesis.rotations import axis_angle_to_matrix
+from p2m_model.body.rotations import axis_angle_to_matrix
 
 _X_AXIS = np.array([1.0, 0.0, 0.0])
 _Y_AXIS = np.array([0.0, 1.0, 0.0])
@@ -33,7 +33,14 @@ class CameraConfig:
     """
 
     focal_range_px: tuple[float, float] = (500.0, 1500.0)
-    image_sizes: tuple[tuple[int, int], ...] = ((640, 480), (480, 640), (1024, 768), (1280, 720), (720, 1280), (1920, 1080))
+    image_sizes: tuple[tuple[int, int], ...] = (
+        (640, 480),
+        (480, 640),
+        (1024, 768),
+        (1280, 720),
+        (720, 1280),
+        (1920, 1080),
+    )
     azimuth_range_deg: tuple[float, float] = (0.0, 360.0)
     elevation_range_deg: tuple[float, float] = (-15.0, 45.0)
     distance_range_m: tuple[float, float] = (2.0, 8.0)
@@ -71,7 +78,11 @@ class Camera:
     def intrinsics(self) -> np.ndarray:
         """(3, 3) calibration matrix K."""
         return np.array(
-            [[self.focal_px, 0.0, self.principal_point_px[0]], [0.0, self.focal_px, self.principal_point_px[1]], [0.0, 0.0, 1.0]]
+            [
+                [self.focal_px, 0.0, self.principal_point_px[0]],
+                [0.0, self.focal_px, self.principal_point_px[1]],
+                [0.0, 0.0, 1.0],
+            ]
         )
 
 
@@ -99,7 +110,9 @@ def sample_camera(rng: np.random.Generator, config: CameraConfig) -> Camera:
     azimuth = rng.uniform(*config.azimuth_range_deg)
     elevation = rng.uniform(*config.elevation_range_deg)
     translation = np.array([*(root_pixel_offset * distance / focal), distance])
-    return Camera(view_rotation(azimuth, elevation), translation, focal, principal_point, image_size, azimuth, elevation)
+    return Camera(
+        view_rotation(azimuth, elevation), translation, focal, principal_point, image_size, azimuth, elevation
+    )
 
 
 def project(points_camera: np.ndarray, focal_px: float, principal_point_px: np.ndarray) -> np.ndarray:

@@ -14,7 +14,7 @@ import pathlib
 import numpy as np
 import torch
 
-from p2m_model.skeletons import COCO17_PELVIS_JOINTS
+from p2m_model.body.skeletons import COCO17_PELVIS_JOINTS
 from p2m_model.synthesis.cameras import CameraConfig, project, sample_camera
 from p2m_model.synthesis.detector_noise import DetectorNoiseConfig, synthesize_detection
 

@@ -17,11 +17,29 @@ import dataclasses
 
 import numpy as np
 
-from p2m_model.skeletons import COCO17_FLIP_PAIRS, COCO17_PELVIS_JOINTS
+from p2m_model.body.skeletons import COCO17_FLIP_PAIRS, COCO17_PELVIS_JOINTS
 
 # COCO keypoint OKS sigmas (cocoapi, pycocotools/cocoeval.py), COCO-17 order.
 COCO17_OKS_SIGMAS = np.array(
-    [0.026, 0.025, 0.025, 0.035, 0.035, 0.079, 0.079, 0.072, 0.072, 0.062, 0.062, 0.107, 0.107, 0.087, 0.087, 0.089, 0.089]
+    [
+        0.026,
+        0.025,
+        0.025,
+        0.035,
+        0.035,
+        0.079,
+        0.079,
+        0.072,
+        0.072,
+        0.062,
+        0.062,
+        0.107,
+        0.107,
+        0.087,
+        0.087,
+        0.089,
+        0.089,
+    ]
 )
 GOOD_OKS_RADIUS = float(np.sqrt(2.0 * np.log(1.0 / 0.85)))  # d / (k s) at OKS 0.85
 JITTER_OKS_RADIUS = float(np.sqrt(2.0 * np.log(1.0 / 0.5)))  # d / (k s) at OKS 0.5

@@ -16,6 +16,7 @@ import time
 
 import numpy as np
 
+from p2m_model.body.rotations import matrix_to_axis_angle
 from p2m_model.synthesis.dataset import MANIFEST_NAME
 from p2m_model.synthesis.motion_clips import (
     EVALUATION_CLIPS,
@@ -28,7 +29,6 @@ from p2m_model.synthesis.motion_clips import (
     sample_clip_poses,
 )
 from p2m_model.synthesis.pose_sampling import JointLimitConfig, sample_joint_limited_poses
-from p2m_model.synthesis.rotations import matrix_to_axis_angle
 from p2m_model.synthesis.shapes import PHENOTYPE_NAMES, PhenotypeConfig, sample_phenotypes
 
 JOINT_LIMIT_SOURCE = "joint_limits"
@@ -76,12 +76,16 @@ def _generate_shard(generator, rng, count, config, retargeted, sources):
     for clip_index, name in enumerate(clip_names):
         picked = np.flatnonzero(from_clip & (chosen_clip == clip_index))
         if len(picked):
-            rotations[picked] = sample_clip_poses(rng, len(picked), retargeted[name], generator.skeleton, config.clip_sampling)
+            rotations[picked] = sample_clip_poses(
+                rng, len(picked), retargeted[name], generator.skeleton, config.clip_sampling
+            )
             source[picked] = sources.index(name)
     phenotypes = sample_phenotypes(rng, count, config.phenotypes)
     vertices = np.concatenate(
         [
-            generator.generate(rotations[start : start + config.batch_size], phenotypes[start : start + config.batch_size])
+            generator.generate(
+                rotations[start : start + config.batch_size], phenotypes[start : start + config.batch_size]
+            )
             for start in range(0, count, config.batch_size)
         ]
     )
@@ -116,14 +120,19 @@ def generate_dataset(output: pathlib.Path, config: GenerationConfig, motion_dire
         if size <= 0:
             continue
         clips = split_clips(split)
-        retargeted = {name: retarget_clip(load_clip(motion_directory / f"humanoid3d_{name}.txt"), generator.skeleton) for name in clips}
+        retargeted = {
+            name: retarget_clip(load_clip(motion_directory / f"humanoid3d_{name}.txt"), generator.skeleton)
+            for name in clips
+        }
         shard_names, source_counts = [], np.zeros(len(sources), dtype=np.int64)
         shard_count = -(-size // config.shard_size)
         with tqdm(total=size, desc=split, unit="body") as progress:
             for shard_index in range(shard_count):
                 count = min(config.shard_size, size - shard_index * config.shard_size)
                 rng = np.random.default_rng([config.seed + SPLIT_SEED_OFFSETS[split], shard_index])
-                vertices, phenotypes, source, rotvecs = _generate_shard(generator, rng, count, config, retargeted, sources)
+                vertices, phenotypes, source, rotvecs = _generate_shard(
+                    generator, rng, count, config, retargeted, sources
+                )
                 name = f"{split}-{shard_index:05d}.npz"
                 np.savez(output / name, vertices=vertices, phenotypes=phenotypes, source=source, bone_rotvecs=rotvecs)
                 total_bytes += (output / name).stat().st_size
@@ -148,7 +157,9 @@ def generate_dataset(output: pathlib.Path, config: GenerationConfig, motion_dire
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
     parser.add_argument("--output", type=pathlib.Path, required=True, help="directory for shards and manifest.json")
     parser.add_argument("--train", type=int, default=20000, help="training bodies")
     parser.add_argument("--val", type=int, default=1024, help="validation bodies")
@@ -157,7 +168,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--batch-size", type=int, default=64, help="bodies per Anny call")
     parser.add_argument("--clip-fraction", type=float, default=0.5, help="share of clip-posed bodies")
     parser.add_argument("--seed", type=int, default=0, help="base seed")
-    parser.add_argument("--motion-dir", type=pathlib.Path, default=None, help="DeepMimic clips (default: pybullet_data's)")
+    parser.add_argument(
+        "--motion-dir", type=pathlib.Path, default=None, help="DeepMimic clips (default: pybullet_data's)"
+    )
     parser.add_argument("--anny-cache-dir", type=pathlib.Path, default=None, help="sets ANNY_CACHE_DIR")
     args = parser.parse_args(argv)
     if args.anny_cache_dir is not None:

@@ -27,14 +27,14 @@ import pathlib
 
 import numpy as np
 
-from p2m_model.synthesis.pose_sampling import NECK_BONES, SPINE_BONES
-from p2m_model.synthesis.rotations import (
+from p2m_model.body.anny_skeleton import ANNY_DOWN, SIDES, AnnySkeleton
+from p2m_model.body.rotations import (
     axis_angle_to_matrix,
     fractional_rotation,
     quaternion_to_matrix,
     rotation_between,
 )
-from p2m_model.synthesis.skeleton import ANNY_DOWN, SIDES, AnnySkeleton
+from p2m_model.synthesis.pose_sampling import NECK_BONES, SPINE_BONES
 
 TRAINING_CLIPS = (
     "backflip", "crawl", "dance_a", "getup_facedown", "jump", "punch", "roll", "spin", "spinkick", "walk",

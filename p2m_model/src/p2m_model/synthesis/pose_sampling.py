@@ -8,15 +8,14 @@ volume at extreme angles, stays clean. Spine and neck ranges are split evenly ov
 motion barely moves the COCO/H36M joints and LBS artefacts there are common.
 
 Every angle is in degrees. Output rotations are Anny ``local-ref`` deltas (see
-:mod:`p2m_model.synthesis.skeleton`).
+:mod:`p2m_model.body.anny_skeleton`).
 """
 
 import dataclasses
 
 import numpy as np
 
-from p2m_model.synthesis.rotations import axis_angle_to_matrix, rotation_between
-from p2m_model.synthesis.skeleton import (
+from p2m_model.body.anny_skeleton import (
     ANNY_BACKWARD,
     ANNY_DOWN,
     ANNY_FORWARD,
@@ -26,6 +25,7 @@ from p2m_model.synthesis.skeleton import (
     AnnySkeleton,
     lateral_direction,
 )
+from p2m_model.body.rotations import axis_angle_to_matrix, rotation_between
 
 _Y_AXIS = np.array([0.0, 1.0, 0.0])
 SPINE_BONES = ("spine05", "spine04", "spine03", "spine02", "spine01")

@@ -1,4 +1,4 @@
-"""Procedural motion of 1-3 synthetic people for the rig of :mod:`p2m_model.body_rig`. No anny.
+"""Procedural motion of 1-3 synthetic people for the rig of :mod:`p2m_model.body.rig`. No anny.
 
 A scene is a pure function of time: people walk around elliptic paths (gait cycles of hips,
 knees, ankles, arm swing, a little trunk counter-rotation; the root turning to follow the path)
@@ -19,7 +19,7 @@ import dataclasses
 
 import numpy as np
 
-from p2m_model.body_rig import BodyRig
+from p2m_model.body.rig import BodyRig
 
 # SMPL joint ids (p2m_model.asset_builders.anny_as_smpl.SMPL_JOINT_NAMES); body_pose row = id - 1.
 _L_HIP, _R_HIP, _SPINE1, _L_KNEE, _R_KNEE, _SPINE2 = 1, 2, 3, 4, 5, 6

@@ -1,14 +1,14 @@
 """camera_source: 2D keypoints from camera images with MediaPipe Pose.
 
 Subscribes ``camera/image_raw`` (sensor_msgs/Image), runs
-:class:`p2m_model.keypoint_detection.MediaPipePoseDetector` and publishes
+:class:`p2m_model.inputs.keypoint_detection.MediaPipePoseDetector` and publishes
 ``keypoints_2d`` (Keypoints2DArray, coco17, reliable depth 10) with the IMAGE's
 header (never restamped) and the image's width/height. The image carries its
 own size, so ``camera/camera_info`` is not needed here.
 
 - One person at most (legacy MediaPipe Pose), person_id -1 (untracked); an
   image without a person gives an empty ``people`` list (a valid frame).
-- Encodings: rgb8, bgr8, rgba8, bgra8, mono8, mono16 (p2m_nodes.image_conversion;
+- Encodings: rgb8, bgr8, rgba8, bgra8, mono8, mono16 (p2m_nodes.stages.image_conversion;
   ROS's cv_bridge when installed). Others are skipped with a throttled warning
   naming the encoding and counted as ``rejected_unsupported_encoding`` on /diagnostics;
   images whose step/data do not fit their size as ``rejected_malformed_image``.
@@ -28,14 +28,19 @@ import sys
 from rclpy.node import Node
 from sensor_msgs.msg import Image
 
-from p2m_model.keypoint_detection import MediaPipePoseConfig, MediaPipePoseDetector
+from p2m_model.inputs.keypoint_detection import MediaPipePoseConfig, MediaPipePoseDetector
 from p2m_msgs.msg import Keypoints2DArray
-
-from ..conversions import keypoints_array_to_msg
-from ..image_conversion import ENCODINGS, ImageToRgb
-from ..node_support import (NodeHealth, ParameterSpec, ParameterTable, in_unit_interval,
-                            run_node, stamp_seconds)
-from ..qos import LATEST_IMAGE_QOS, STREAM_QOS
+from p2m_nodes.runtime.node_support import (
+    NodeHealth,
+    ParameterSpec,
+    ParameterTable,
+    in_unit_interval,
+    run_node,
+    stamp_seconds,
+)
+from p2m_nodes.runtime.qos import LATEST_IMAGE_QOS, STREAM_QOS
+from p2m_nodes.stages.conversions import keypoints_array_to_msg
+from p2m_nodes.stages.image_conversion import ENCODINGS, ImageToRgb
 
 # Diagnostics counter keys of skipped images.
 UNSUPPORTED_ENCODING = "unsupported_encoding"

@@ -1,7 +1,7 @@
 """file_source: publish 2D keypoints read from a file, frame by frame.
 
 Reads a COCO keypoint-results file or a p2m sequence file (formats in
-:mod:`p2m_model.keypoint_files` and docs/sources.md) at start and publishes one
+:mod:`p2m_model.inputs.keypoint_files` and docs/sources.md) at start and publishes one
 frame per timer tick on ``keypoints_2d`` (Keypoints2DArray, reliable depth 10),
 header frame_id = ``frame_id``.
 
@@ -31,12 +31,11 @@ from rclpy.node import Node
 from rclpy.task import Future
 from std_msgs.msg import Header
 
-from p2m_model.keypoint_files import KeypointFrame, read_keypoint_file
+from p2m_model.inputs.keypoint_files import KeypointFrame, read_keypoint_file
 from p2m_msgs.msg import Keypoints2DArray
-
-from ..conversions import keypoints_array_to_msg
-from ..node_support import ParameterSpec, ParameterTable, positive, run_node
-from ..qos import STREAM_QOS
+from p2m_nodes.runtime.node_support import ParameterSpec, ParameterTable, positive, run_node
+from p2m_nodes.runtime.qos import STREAM_QOS
+from p2m_nodes.stages.conversions import keypoints_array_to_msg
 
 FRAME_ID = "camera_optical_frame"
 END_LINGER_S = 1.0

@@ -23,17 +23,22 @@ from rclpy.node import Node
 from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import Header
 
-from p2m_model.body_model_asset import BodyModelAsset
-from p2m_model.body_rig import BodyRig
+from p2m_model.body.asset import BodyModelAsset
+from p2m_model.body.rig import BodyRig
 from p2m_model.mesh_rendering import render
 from p2m_model.synthesis.cameras import project
 from p2m_model.synthesis.detector_noise import DetectorNoiseConfig, synthesize_detection
 from p2m_model.synthesis.procedural_motion import ProceduralScene
 from p2m_msgs.msg import HumanMeshArray, Keypoints2DArray, Pose3DArray
-from p2m_nodes.conversions import PersonKeypoints, human_mesh_array_to_msg, keypoints_array_to_msg, pose3d_array_to_msg
-from p2m_nodes.image_conversion import array_to_image
-from p2m_nodes.node_support import run_node
-from p2m_nodes.qos import SENSOR_QOS, STREAM_QOS
+from p2m_nodes.runtime.node_support import run_node
+from p2m_nodes.runtime.qos import SENSOR_QOS, STREAM_QOS
+from p2m_nodes.stages.conversions import (
+    PersonKeypoints,
+    human_mesh_array_to_msg,
+    keypoints_array_to_msg,
+    pose3d_array_to_msg,
+)
+from p2m_nodes.stages.image_conversion import array_to_image
 
 FRAME_ID = "camera_optical_frame"
 MAX_PEOPLE = 3
@@ -78,11 +83,15 @@ class SyntheticSourceConfig:
     def intrinsics(self) -> np.ndarray:
         """(3, 3) K with the principal point at the image centre."""
         return np.array(
-            [[self.focal_px, 0.0, self.image_width / 2.0], [0.0, self.focal_px, self.image_height / 2.0], [0.0, 0.0, 1.0]]
+            [
+                [self.focal_px, 0.0, self.image_width / 2.0],
+                [0.0, self.focal_px, self.image_height / 2.0],
+                [0.0, 0.0, 1.0],
+            ]
         )
 
 
-def look_at(eye: np.ndarray, target: np.ndarray, up: np.ndarray = np.array([0.0, 1.0, 0.0])) -> np.ndarray:
+def look_at(eye: np.ndarray, target: np.ndarray, up: tuple[float, float, float] = (0.0, 1.0, 0.0)) -> np.ndarray:
     """(3, 3) rotation from a Y-up scene frame to the optical frame (x right, y down, z forward)
     of a camera at ``eye`` looking at ``target``; p_cam = R (p - eye)."""
     forward = np.asarray(target, dtype=np.float64) - eye
@@ -170,14 +179,21 @@ class SyntheticPeople:
         image = None
         if with_image:
             image = render(
-                vertices, self.rig.faces, self.intrinsics, (self.config.image_width, self.config.image_height),
-                PERSON_COLOURS_RGB[: len(vertices)], BACKGROUND_RGB,
+                vertices,
+                self.rig.faces,
+                self.intrinsics,
+                (self.config.image_width, self.config.image_height),
+                PERSON_COLOURS_RGB[: len(vertices)],
+                BACKGROUND_RGB,
             )
         roots = h36m[:, 0]
         return SyntheticFrame(
-            keypoints=keypoints.astype(np.float32), scores=scores.astype(np.float32),
-            exact_keypoints=exact.astype(np.float32), vertices=vertices,
-            h36m17_joints=(h36m - roots[:, None]).astype(np.float32), root_positions=roots.astype(np.float64),
+            keypoints=keypoints.astype(np.float32),
+            scores=scores.astype(np.float32),
+            exact_keypoints=exact.astype(np.float32),
+            vertices=vertices,
+            h36m17_joints=(h36m - roots[:, None]).astype(np.float32),
+            root_positions=roots.astype(np.float64),
             image=image,
         )
 
@@ -190,8 +206,14 @@ def camera_info_msg(header: Header, intrinsics: np.ndarray, image_size: tuple[in
     k = intrinsics.astype(np.float64)
     projection = np.concatenate([k, np.zeros((3, 1))], axis=1)
     return CameraInfo(
-        header=header, width=int(image_size[0]), height=int(image_size[1]), distortion_model="plumb_bob",
-        d=[0.0] * 5, k=k.reshape(-1).tolist(), r=np.eye(3).reshape(-1).tolist(), p=projection.reshape(-1).tolist(),
+        header=header,
+        width=int(image_size[0]),
+        height=int(image_size[1]),
+        distortion_model="plumb_bob",
+        d=[0.0] * 5,
+        k=k.reshape(-1).tolist(),
+        r=np.eye(3).reshape(-1).tolist(),
+        p=projection.reshape(-1).tolist(),
     )
 
 
@@ -206,8 +228,9 @@ class FrameMessages:
     ground_truth_mesh: HumanMeshArray
 
 
-def frame_messages(header: Header, frame: SyntheticFrame, intrinsics: np.ndarray,
-                   image_size: tuple[int, int], topology: str) -> FrameMessages:
+def frame_messages(
+    header: Header, frame: SyntheticFrame, intrinsics: np.ndarray, image_size: tuple[int, int], topology: str
+) -> FrameMessages:
     """Pack one frame (people numbered 0..N-1) into its messages; also used to write bags.
 
     Args:
@@ -224,10 +247,12 @@ def frame_messages(header: Header, frame: SyntheticFrame, intrinsics: np.ndarray
         camera_info=camera_info_msg(header, intrinsics, image_size),
         image=None if frame.image is None else array_to_image(frame.image, "rgb8", header),
         keypoints=keypoints_array_to_msg(header, image_size, frame.keypoints, frame.scores, ids),
-        ground_truth_pose=pose3d_array_to_msg(header, image_size, frame.h36m17_joints, inputs, "h36m17",
-                                              frame.root_positions),
-        ground_truth_mesh=human_mesh_array_to_msg(header, topology, frame.vertices, joints_camera, "h36m17", ids,
-                                                  frame.root_positions),
+        ground_truth_pose=pose3d_array_to_msg(
+            header, image_size, frame.h36m17_joints, inputs, "h36m17", frame.root_positions
+        ),
+        ground_truth_mesh=human_mesh_array_to_msg(
+            header, topology, frame.vertices, joints_camera, "h36m17", ids, frame.root_positions
+        ),
     )
 
 
@@ -237,25 +262,51 @@ class SyntheticSourceNode(Node):
     def __init__(self) -> None:
         super().__init__("synthetic_source")
         read_only = {"read_only": True}
-        self.declare_parameter("num_people", 2, ParameterDescriptor(
-            description="people in the scene (1-3)", integer_range=[IntegerRange(from_value=1, to_value=MAX_PEOPLE, step=1)],
-            **read_only))
-        self.declare_parameter("seed", 0, ParameterDescriptor(description="seed of people, paths and noise", **read_only))
-        self.declare_parameter("noise_level", 0.5, ParameterDescriptor(
-            description="2D detector error level: 0 exact, 1 Pose2Mesh training rates",
-            floating_point_range=[FloatingPointRange(from_value=0.0, to_value=1.0, step=0.0)]))
-        self.declare_parameter("rate_hz", 30.0, ParameterDescriptor(
-            description="frames per second", floating_point_range=[FloatingPointRange(from_value=0.1, to_value=120.0, step=0.0)],
-            **read_only))
-        self.declare_parameter("publish_image", True, ParameterDescriptor(description="render and publish camera/image_raw"))
+        self.declare_parameter(
+            "num_people",
+            2,
+            ParameterDescriptor(
+                description="people in the scene (1-3)",
+                integer_range=[IntegerRange(from_value=1, to_value=MAX_PEOPLE, step=1)],
+                **read_only,
+            ),
+        )
+        self.declare_parameter(
+            "seed", 0, ParameterDescriptor(description="seed of people, paths and noise", **read_only)
+        )
+        self.declare_parameter(
+            "noise_level",
+            0.5,
+            ParameterDescriptor(
+                description="2D detector error level: 0 exact, 1 Pose2Mesh training rates",
+                floating_point_range=[FloatingPointRange(from_value=0.0, to_value=1.0, step=0.0)],
+            ),
+        )
+        self.declare_parameter(
+            "rate_hz",
+            30.0,
+            ParameterDescriptor(
+                description="frames per second",
+                floating_point_range=[FloatingPointRange(from_value=0.1, to_value=120.0, step=0.0)],
+                **read_only,
+            ),
+        )
+        self.declare_parameter(
+            "publish_image", True, ParameterDescriptor(description="render and publish camera/image_raw")
+        )
         self.declare_parameter("image_width", 640, ParameterDescriptor(description="image width, pixels", **read_only))
-        self.declare_parameter("image_height", 480, ParameterDescriptor(description="image height, pixels", **read_only))
+        self.declare_parameter(
+            "image_height", 480, ParameterDescriptor(description="image height, pixels", **read_only)
+        )
         self.add_on_set_parameters_callback(self._validate_parameters)
 
         value = lambda name: self.get_parameter(name).value  # noqa: E731
         self.config = SyntheticSourceConfig(
-            num_people=value("num_people"), seed=value("seed"), noise_level=value("noise_level"),
-            image_width=value("image_width"), image_height=value("image_height"),
+            num_people=value("num_people"),
+            seed=value("seed"),
+            noise_level=value("noise_level"),
+            image_width=value("image_width"),
+            image_height=value("image_height"),
         )
         asset = BodyModelAsset.load()
         self.people = SyntheticPeople(BodyRig.load(), asset, self.config)

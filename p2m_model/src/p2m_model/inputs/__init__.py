@@ -1,0 +1,1 @@
+"""Where 2D keypoints come from: MediaPipe on images, keypoint files."""

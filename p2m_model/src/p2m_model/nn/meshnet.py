@@ -1,0 +1,198 @@
+"""MeshNet: graph-convolutional decoder from joints to mesh vertices (Pose2Mesh)."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from p2m_model.body.skeletons import Skeleton
+from p2m_model.config import MeshNetConfig
+from p2m_model.nn.cheb_conv import ChebConv
+from p2m_model.nn.graph import joint_laplacian, mesh_laplacian
+
+
+class GraphLayer(nn.Module):
+    """ChebConv -> BatchNorm over channels -> ReLU, on node-major features.
+
+    Shapes: x (N, B, C_in), laplacian (N, N) -> (N, B, C_out).
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, K: int) -> None:
+        super().__init__()
+        self.conv = ChebConv(in_channels, out_channels, K)
+        self.norm = nn.BatchNorm1d(out_channels)
+
+    def forward(self, x: torch.Tensor, laplacian: torch.Tensor) -> torch.Tensor:
+        x = self.conv.forward_node_major(x, laplacian)
+        num_nodes, batch, channels = x.shape
+        x = self.norm(x.reshape(num_nodes * batch, channels))
+        return torch.relu_(x).view(num_nodes, batch, channels)
+
+
+class GraphResBlock(nn.Module):
+    """x + layer2(layer1(x)) with two :class:`GraphLayer` of equal width.
+
+    Shapes: x (N, B, C), laplacian (N, N) -> (N, B, C).
+    """
+
+    def __init__(self, channels: int, K: int) -> None:
+        super().__init__()
+        self.layer1 = GraphLayer(channels, channels, K)
+        self.layer2 = GraphLayer(channels, channels, K)
+
+    def forward(self, x: torch.Tensor, laplacian: torch.Tensor) -> torch.Tensor:
+        return x + self.layer2(self.layer1(x, laplacian), laplacian)
+
+
+class MeshStage(nn.Module):
+    """Upsample from a coarser level, then a GraphLayer and ``num_blocks`` GraphResBlocks.
+
+    Upsampling is nearest: each node is repeated ``upsample_factor`` times along
+    the node dim (the hierarchy's binary tree: node i of level l+1 is the parent
+    of nodes 2i and 2i+1 of level l).
+
+    Shapes: x (N, B, C_in), laplacian (N * f, N * f) -> (N * f, B, C_out).
+    """
+
+    def __init__(self, level: int, upsample_factor: int, in_channels: int, out_channels: int,
+                 num_blocks: int, K: int) -> None:
+        super().__init__()
+        self.level = level
+        self.upsample_factor = upsample_factor
+        self.layer = GraphLayer(in_channels, out_channels, K)
+        self.blocks = nn.ModuleList(GraphResBlock(out_channels, K) for _ in range(num_blocks))
+
+    def forward(self, x: torch.Tensor, laplacian: torch.Tensor) -> torch.Tensor:
+        if self.upsample_factor > 1:
+            x = x.repeat_interleave(self.upsample_factor, dim=0)
+        x = self.layer(x, laplacian)
+        for block in self.blocks:
+            x = block(x, laplacian)
+        return x
+
+
+def vertex_positions(perm: np.ndarray) -> np.ndarray:
+    """Level-0 position of each real vertex, in vertex order.
+
+    Args:
+        perm: (P0,) original vertex index per level-0 position, -1 for fake nodes.
+
+    Returns:
+        (V,) int64.
+    """
+    perm = np.asarray(perm, dtype=np.int64)
+    real = np.flatnonzero(perm >= 0)
+    positions = np.full(real.size, -1, dtype=np.int64)
+    if real.size and perm[real].max() >= real.size:
+        raise ValueError("hierarchy perm must map real positions onto vertices 0..V-1")
+    positions[perm[real]] = real
+    if (positions < 0).any():
+        raise ValueError("hierarchy perm must contain every vertex exactly once")
+    return positions
+
+
+class MeshNet(nn.Module):
+    """Joints (2D + lifted 3D [+ score]) -> mesh vertices.
+
+    Variants (``config.variant``):
+      * ``coarse_to_fine`` (Pose2Mesh): GCN blocks on the joint graph, an FC to
+        the coarsest mesh level Lc, then level by level: 2x nearest upsampling,
+        GCN layer + residual block, down to level 0; a last ChebConv to xyz.
+      * ``direct_upsampling``: as above down to level m = ``direct_jump_level``,
+        then one jump to level 0 (each node repeated 2**m times).
+      * ``fc_to_vertices``: an MLP from the flattened J x C input to V x 3.
+
+    Graph activations are node-major (N, B, C) inside, so every sparse product
+    takes the batch as columns without a transposed copy per layer.
+
+    Laplacians (sparse, rebuilt from the hierarchy) and the vertex gather index
+    are non-persistent buffers: they follow ``.to(device)`` and stay out of
+    ``state_dict`` (safetensors holds dense tensors only).
+
+    Args:
+        config: layer plan.
+        skeleton: input joint set (joint graph).
+        hierarchy: mesh hierarchy with ``perm`` (P0,) and ``level_edges``
+            (list over levels of (E_l, 2) edges), see docs/design-contracts.md.
+
+    Shapes:
+        joint_features (B, J, C) with C = ``config.in_channels`` -> vertices (B, V, 3)
+        in metres, root-relative, vertex order of the body model.
+    """
+
+    def __init__(self, config: MeshNetConfig, skeleton: Skeleton, hierarchy: Any) -> None:
+        super().__init__()
+        self.config = config
+        num_joints = skeleton.num_joints
+        in_channels = config.in_channels
+        perm = np.asarray(hierarchy.perm, dtype=np.int64)
+        positions = vertex_positions(perm)
+        self.num_vertices = positions.size
+        self.register_buffer("vertex_positions", torch.from_numpy(positions), persistent=False)
+
+        if config.variant == "fc_to_vertices":
+            self.fc_to_vertices = nn.Sequential(
+                nn.Linear(num_joints * in_channels, config.fc_hidden),
+                nn.BatchNorm1d(config.fc_hidden), nn.ReLU(inplace=True),
+                nn.Linear(config.fc_hidden, self.num_vertices * 3))
+            return
+
+        channels = config.level_channels
+        coarse_level = len(channels) - 1
+        level0_size = perm.size
+        if len(hierarchy.level_edges) <= coarse_level or level0_size % (1 << coarse_level):
+            raise ValueError(
+                f"level_channels names {coarse_level + 1} levels but the hierarchy has "
+                f"{len(hierarchy.level_edges)} levels of {level0_size} level-0 positions")
+        self.coarse_level = coarse_level
+        self.coarse_nodes = level0_size >> coarse_level
+        K = config.cheb_k
+
+        self.joint_layer = GraphLayer(in_channels, config.joint_channels, K)
+        self.joint_blocks = nn.ModuleList(
+            GraphResBlock(config.joint_channels, K) for _ in range(config.joint_blocks))
+        self.joints_to_mesh = nn.Linear(num_joints * config.joint_channels,
+                                        self.coarse_nodes * config.fc_channels)
+        self.coarse_stage = MeshStage(coarse_level, 1, config.fc_channels, channels[coarse_level],
+                                      config.level_blocks[coarse_level], K)
+
+        if config.variant == "coarse_to_fine":
+            stage_levels = list(range(coarse_level - 1, -1, -1))
+        else:
+            stage_levels = list(range(coarse_level - 1, config.direct_jump_level - 1, -1)) + [0]
+        stages = []
+        previous = coarse_level
+        for level in stage_levels:
+            stages.append(MeshStage(level, 1 << (previous - level), channels[previous],
+                                    channels[level], config.level_blocks[level], K))
+            previous = level
+        self.stages = nn.ModuleList(stages)
+        self.output_conv = ChebConv(channels[0], 3, K)
+
+        self.register_buffer("joint_laplacian", joint_laplacian(skeleton), persistent=False)
+        for level in sorted({coarse_level, *stage_levels}):
+            laplacian = mesh_laplacian(hierarchy.level_edges[level], level0_size >> level)
+            self.register_buffer(f"laplacian_level{level}", laplacian, persistent=False)
+
+    def level_laplacian(self, level: int) -> torch.Tensor:
+        """(N_l, N_l) sparse L~ of mesh level ``level``."""
+        return getattr(self, f"laplacian_level{level}")
+
+    def forward(self, joint_features: torch.Tensor) -> torch.Tensor:
+        batch = joint_features.shape[0]
+        if self.config.variant == "fc_to_vertices":
+            return self.fc_to_vertices(joint_features.reshape(batch, -1)).view(
+                batch, self.num_vertices, 3)
+        x = self.joint_layer(joint_features.transpose(0, 1), self.joint_laplacian)  # J x B x C
+        for block in self.joint_blocks:
+            x = block(x, self.joint_laplacian)
+        # B x (J * C_joint) -> N_coarse x B x C_fc
+        x = self.joints_to_mesh(x.transpose(0, 1).reshape(batch, -1))
+        x = x.view(batch, self.coarse_nodes, -1).transpose(0, 1)
+        for stage in [self.coarse_stage, *self.stages]:
+            x = stage(x, self.level_laplacian(stage.level))
+        x = self.output_conv.forward_node_major(x, self.level_laplacian(0))  # P0 x B x 3
+        # Drop fake nodes, vertex order: V x B x 3 -> B x V x 3.
+        return x[self.vertex_positions].transpose(0, 1).contiguous()

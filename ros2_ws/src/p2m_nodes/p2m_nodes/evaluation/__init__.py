@@ -1,0 +1,1 @@
+"""Scoring the live pipeline against a bag's ground truth: the evaluator node and its scoring."""

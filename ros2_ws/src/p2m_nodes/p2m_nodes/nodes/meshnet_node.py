@@ -1,0 +1,134 @@
+"""meshnet_node: /pose_3d (Pose3DArray) -> /human_mesh (HumanMeshArray), MeshNet only.
+
+Topics (relative names are namespaced and remappable):
+- sub ``pose_3d`` p2m_msgs/Pose3DArray (reliable, depth 10)
+- sub ``camera_info_topic`` parameter (default ``camera/camera_info``, namespaced),
+  sensor_msgs/CameraInfo, sensor-data QoS (best effort matches both reliable
+  and best-effort camera drivers); the latest K places people in the camera frame
+- pub ``human_mesh`` p2m_msgs/HumanMeshArray: vertices and mesh-regressed
+  H36M-17 joints per person, topology = body-model asset version, header copied
+- pub ``human_mesh/topology`` p2m_msgs/MeshTopology, once, transient local
+- pub ``/diagnostics``, 1 Hz
+
+Without CameraInfo (or for a person with fewer than ``placement_min_joints``
+confident joints) meshes are published root-relative with root_known false,
+with a throttled warning and the ``root_unknown`` diagnostics counter.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+from rclpy.node import Node
+from sensor_msgs.msg import CameraInfo
+
+from p2m_model.camera_placement import CameraPlacementConfig
+from p2m_msgs.msg import HumanMeshArray, MeshTopology, Pose3DArray
+from p2m_nodes.runtime.node_support import (
+    MODEL_PARAMETERS,
+    NodeHealth,
+    ParameterSpec,
+    ParameterTable,
+    in_unit_interval,
+    load_predictor,
+    run_node,
+    stamp_seconds,
+    validation_config,
+)
+from p2m_nodes.runtime.qos import LATCHED_QOS, SENSOR_QOS, STREAM_QOS
+from p2m_nodes.stages.conversions import camera_matrix_from_info
+from p2m_nodes.stages.pipeline_stages import MeshRecovery
+
+MESH_PARAMETERS = (
+    ParameterSpec("camera_info_topic", "camera/camera_info",
+                  "sensor_msgs/CameraInfo of the camera the keypoints come from; its K places "
+                  "each person in the camera frame.",
+                  lambda value: None if value else "must not be empty", read_only=True),
+    ParameterSpec("include_faces", False, "Also put the faces into every HumanMesh (large; "
+                  "normally consumers read /human_mesh/topology once).", read_only=True),
+    ParameterSpec("placement_min_joints", 4, "People with fewer joints above "
+                  "placement_score_threshold stay root-relative (root_known false).",
+                  lambda value: None if value >= 2 else "must be >= 2"),
+    ParameterSpec("placement_score_threshold", 0.3, "Joints at or below this score are not used "
+                  "to place people in the camera frame.", in_unit_interval),
+)
+
+
+class MeshNetNode(Node):
+    """Recovers and places the mesh of every person of each Pose3DArray.
+
+    Args:
+        node_name: ROS node name.
+        subscribe_poses: subscribe ``pose_3d`` (False for pose2mesh_node, which
+            feeds :meth:`publish_meshes` itself).
+    """
+
+    def __init__(self, node_name: str = "meshnet_node", subscribe_poses: bool = True) -> None:
+        super().__init__(node_name)
+        self.parameters = ParameterTable(self, MODEL_PARAMETERS + MESH_PARAMETERS,
+                                         self._parameters_changed)
+        self.predictor = load_predictor(self.parameters)
+        self.recovery = MeshRecovery(
+            self.predictor, validation_config(self.predictor, self.parameters["max_people"]),
+            self._placement_config(), self.parameters["include_faces"])
+        self.health = NodeHealth(self)
+        self.camera_matrix: np.ndarray | None = None
+        self.mesh_publisher = self.create_publisher(HumanMeshArray, "human_mesh", STREAM_QOS)
+        self.topology_publisher = self.create_publisher(MeshTopology, "human_mesh/topology",
+                                                        LATCHED_QOS)
+        self.topology_publisher.publish(self.recovery.topology_msg())
+        self.create_subscription(CameraInfo, self.parameters["camera_info_topic"],
+                                 self.on_camera_info, SENSOR_QOS)
+        if subscribe_poses:
+            self.create_subscription(Pose3DArray, "pose_3d", self.on_poses, STREAM_QOS)
+        self.get_logger().info(f"MeshNet ready on {self.predictor.device} "
+                               f"(topology {self.recovery.topology})")
+
+    def _placement_config(self) -> CameraPlacementConfig:
+        return CameraPlacementConfig(score_threshold=self.parameters["placement_score_threshold"],
+                                     min_joints=self.parameters["placement_min_joints"])
+
+    def _parameters_changed(self, names: set[str]) -> None:
+        self.recovery.placement = self._placement_config()
+        self.recovery.validation = dataclasses.replace(
+            self.recovery.validation, max_people=self.parameters["max_people"])
+
+    def on_camera_info(self, msg: CameraInfo) -> None:
+        camera_matrix = camera_matrix_from_info(msg)
+        if camera_matrix is not None:
+            self.camera_matrix = camera_matrix
+        else:
+            self.health.stats.item_rejected(self.health.now_s(), "bad_camera_info")
+            self.health.warn("bad_camera_info", "ignoring CameraInfo whose K is zero, singular, "
+                                                "non-finite or not a pinhole matrix")
+
+    def on_poses(self, msg: Pose3DArray) -> None:
+        self.health.stats.frame_received(self.health.now_s(), stamp_seconds(msg.header.stamp))
+        self.publish_meshes(msg)
+
+    def publish_meshes(self, msg: Pose3DArray) -> None:
+        """Run MeshNet on one Pose3DArray and publish the result (bad input: skipped, counted)."""
+        try:
+            result = self.recovery(msg, self.camera_matrix)
+        except (ValueError, RuntimeError) as error:
+            self.health.failed(error)
+            return
+        self.health.rejected(result.rejections)
+        if result.unplaced:
+            for _ in range(result.unplaced):
+                self.health.stats.note("root_unknown")
+            reason = ("no CameraInfo received on " + self.parameters["camera_info_topic"]
+                      if self.camera_matrix is None else "too few confident joints to place them")
+            self.health.warn("root_unknown", f"{result.unplaced} mesh(es) published root-relative "
+                                             f"(root_known false): {reason}")
+        if result.message is not None:
+            self.mesh_publisher.publish(result.message)
+            self.health.stats.frame_published(self.health.now_s())
+
+
+def main(args: list[str] | None = None) -> int:
+    return run_node(MeshNetNode, args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

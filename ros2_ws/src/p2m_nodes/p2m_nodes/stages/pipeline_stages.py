@@ -1,0 +1,157 @@
+"""The two model stages as message -> message functions (no rclpy Node).
+
+``PoseLifting`` (PoseNet) and ``MeshRecovery`` (MeshNet + root placement) are
+used by posenet_node, meshnet_node and, chained in one process, pose2mesh_node,
+so the three executables share one code path. Each call validates its input
+(p2m_nodes.stages.validation), runs the model on the accepted people in one batch and
+returns the output message plus what was rejected.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+import numpy as np
+
+from p2m_model.camera_placement import CameraPlacementConfig, estimate_root_translation, placeable_people
+from p2m_model.input_limits import MAX_ABS_JOINT_M
+from p2m_msgs.msg import HumanMeshArray, Keypoints2DArray, MeshTopology, Pose3DArray
+from p2m_nodes.stages.conversions import (
+    human_mesh_array_to_msg,
+    keypoints_people_from_msg,
+    mesh_topology_to_msg,
+    pose3d_array_to_msg,
+    pose3d_people_from_msg,
+)
+from p2m_nodes.stages.validation import (
+    WHOLE_FRAME,
+    Rejection,
+    ValidationConfig,
+    validate_keypoint_people,
+    validate_pose_people,
+)
+
+OutputT = TypeVar("OutputT")
+
+# HumanMesh.joint_set of the mesh-regressed joints (PredictionResult.joints3d).
+MESH_JOINT_SET = "h36m17"
+POSE_JOINT_SET = "coco17"
+
+
+@dataclass
+class StageOutput(Generic[OutputT]):
+    """Result of one stage call.
+
+    Attributes:
+        message: the output, or None when the whole frame was rejected.
+        rejections: rejected people (or the frame).
+        unplaced: people published root-relative (root_known false): no
+            CameraInfo, or too few confident joints to place them.
+    """
+
+    message: OutputT | None
+    rejections: list[Rejection] = field(default_factory=list)
+    unplaced: int = 0
+
+
+def _frame_rejected(rejections: list[Rejection]) -> bool:
+    return any(rejection.person_index == WHOLE_FRAME for rejection in rejections)
+
+
+class PoseLifting:
+    """Keypoints2DArray -> Pose3DArray (COCO-17, root-relative) with ``predictor.lift``.
+
+    Args:
+        predictor: a Pose2MeshPredictor (or anything with its ``lift``).
+        validation: what input is accepted.
+    """
+
+    def __init__(self, predictor, validation: ValidationConfig) -> None:
+        self.predictor = predictor
+        self.validation = validation
+
+    def __call__(self, msg: Keypoints2DArray) -> StageOutput[Pose3DArray]:
+        image_size = (msg.image_width, msg.image_height)
+        batch = validate_keypoint_people(keypoints_people_from_msg(msg), image_size, self.validation)
+        if _frame_rejected(batch.rejections):
+            return StageOutput(None, batch.rejections)
+        joints = (self.predictor.lift(batch.keypoints, batch.scores, image_size) if batch.people
+                  else np.zeros((0, self.validation.num_joints, 3), np.float32))
+        output = pose3d_array_to_msg(msg.header, image_size, joints, batch.people, POSE_JOINT_SET)
+        return StageOutput(output, batch.rejections)
+
+
+class MeshRecovery:
+    """Pose3DArray -> HumanMeshArray with ``predictor.recover_mesh``, placed in the camera frame.
+
+    With a camera matrix, each person's root (pelvis) is found from its 2D
+    keypoints and 3D pose (p2m_model.camera_placement) and vertices/joints are
+    published in the camera frame with root_known; without one, or for people
+    with too few confident joints, they are root-relative with root_known false.
+
+    Args:
+        predictor: a Pose2MeshPredictor (``recover_mesh``, ``faces``, ``asset.version``).
+        validation: what input is accepted.
+        placement: root placement thresholds.
+        include_faces: also put the faces into every HumanMesh.
+    """
+
+    def __init__(self, predictor, validation: ValidationConfig, placement: CameraPlacementConfig,
+                 include_faces: bool = False) -> None:
+        self.predictor = predictor
+        self.validation = validation
+        self.placement = placement
+        self.include_faces = include_faces
+
+    @property
+    def topology(self) -> str:
+        """Topology id of the published meshes: the body-model asset version."""
+        return self.predictor.asset.version
+
+    def topology_msg(self) -> MeshTopology:
+        """The faces, for /human_mesh/topology."""
+        return mesh_topology_to_msg(self.topology, self.predictor.faces,
+                                    self.predictor.asset.template.shape[0])
+
+    def place_roots(self, joints: np.ndarray, keypoints: np.ndarray, scores: np.ndarray,
+               camera_matrix: np.ndarray) -> np.ndarray:
+        """(N, 3) pelvis positions in the camera frame, metres; NaN rows for unplaceable people.
+
+        One person at a time, so one person's degenerate joints (all at one image
+        point, or a camera matrix that maps them there) don't unplace the others;
+        a root beyond ``MAX_ABS_JOINT_M`` is as unknown as a failed fit.
+        """
+        roots = np.full((len(joints), 3), np.nan)
+        for index in np.flatnonzero(placeable_people(scores, self.placement)):
+            person = slice(index, index + 1)
+            try:
+                root = estimate_root_translation(joints[person], keypoints[person], scores[person],
+                                                 camera_matrix, self.placement)[0]
+            except ValueError:  # degenerate: published root-relative, counted as root_unknown
+                continue
+            if np.all(np.abs(root) <= MAX_ABS_JOINT_M):
+                roots[index] = root
+        return roots
+
+    def __call__(self, msg: Pose3DArray, camera_matrix: np.ndarray | None) -> StageOutput[HumanMeshArray]:
+        """Meshes of the accepted people; ``camera_matrix`` (3, 3) K in pixels or None."""
+        image_size = (msg.image_width, msg.image_height)
+        batch = validate_pose_people(pose3d_people_from_msg(msg), image_size, self.validation)
+        if _frame_rejected(batch.rejections):
+            return StageOutput(None, batch.rejections)
+        count = len(batch.people)
+        faces = self.predictor.faces if self.include_faces else None
+        if count == 0:
+            empty = np.zeros((0, 0, 3), np.float32)
+            return StageOutput(human_mesh_array_to_msg(msg.header, self.topology, empty, empty,
+                                                       MESH_JOINT_SET, [], faces=faces),
+                               batch.rejections)
+        result = self.predictor.recover_mesh(batch.keypoints, batch.scores, image_size, batch.joints)
+        roots = (np.full((count, 3), np.nan) if camera_matrix is None
+                 else self.place_roots(batch.joints, batch.keypoints, batch.scores, camera_matrix))
+        known = np.isfinite(roots).all(axis=1)
+        offsets = np.where(known[:, None], roots, 0.0)[:, None]  # N x 1 x 3
+        output = human_mesh_array_to_msg(
+            msg.header, self.topology, result.vertices + offsets, result.joints3d + offsets,
+            MESH_JOINT_SET, [person.person_id for person in batch.people], roots, faces)
+        return StageOutput(output, batch.rejections, unplaced=int(count - known.sum()))
