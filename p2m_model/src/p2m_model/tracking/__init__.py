@@ -1,0 +1,1 @@
+"""People over time: track ids (``tracker``) and per-track temporal filters (``one_euro``)."""
