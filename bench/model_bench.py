@@ -16,15 +16,19 @@ import time
 
 import numpy as np
 import torch
+from model_flops import meshnet_flops, posenet_flops, time_outside_gemms
 
 from p2m_model.allocator_tuning import reuse_freed_memory
 from p2m_model.body.asset import BodyModelAsset
+from p2m_model.body.skeletons import get_skeleton
 from p2m_model.config import MeshNetConfig, Pose2MeshConfig
 from p2m_model.nn.cascade import Pose2MeshNet
+from p2m_model.nn.inference import inference_copy
 from p2m_model.predictor import Pose2MeshPredictor
 from p2m_model.training.ablations import activation_memory_mb, inference_ms
 
 CASCADE_BATCH_SIZES = (1, 4, 16)
+PEOPLE = 5  # the issue's crowded frame; the stage figures are per person at this batch
 # A person ~300 px tall in a 640 x 480 image: the normalization is scale-free, so any
 # plausible pose costs the same.
 IMAGE_SIZE = (640, 480)
@@ -44,6 +48,58 @@ def predictor_ms(predictor: Pose2MeshPredictor, repeats: int, warmup: int) -> fl
     return 1000.0 * float(np.median(times))
 
 
+def stage_ms(model: torch.nn.Module, batch_size: int, repeats: int,
+             warmup: int) -> dict[str, float]:
+    """Median ms of ``model.posenet`` and ``model.meshnet`` inside the cascade's forward pass,
+    timed by hooks around each (so it holds whatever inputs the cascade feeds them)."""
+    times: dict[str, list[float]] = {"posenet": [], "meshnet": []}
+    started: dict[str, float] = {}
+    handles = []
+    for name in times:
+        stage = getattr(model, name)
+
+        def before(module, inputs, name=name):
+            started[name] = time.perf_counter()
+
+        def after(module, inputs, output, name=name):
+            times[name].append(time.perf_counter() - started[name])
+
+        handles += [stage.register_forward_pre_hook(before), stage.register_forward_hook(after)]
+    try:
+        inference_ms(model, repeats=repeats, batch_size=batch_size, warmup=warmup)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return {name: 1000.0 * float(np.median(values[warmup:])) for name, values in times.items()}
+
+
+def compute_figures(model: Pose2MeshNet, unfused: Pose2MeshNet, repeats: int,
+                    warmup: int) -> dict[str, float]:
+    """FLOPs per person from the layer shapes (model_flops), the GFLOP/s each stage reaches at
+    ``PEOPLE`` people on one thread (as the nodes run), and MeshNet's time outside GEMMs,
+    folded and unfused (same weights)."""
+    posenet, meshnet = posenet_flops(model.posenet), meshnet_flops(model.meshnet)
+    results = {"posenet_mflop_per_person": posenet.total / 1e6,
+               "meshnet_mflop_per_person": meshnet.total / 1e6,
+               "meshnet_sparse_mflop_per_person": meshnet.sparse / 1e6}
+    stages = stage_ms(model, PEOPLE, repeats, warmup)
+    for name, flops in (("posenet", posenet), ("meshnet", meshnet)):
+        results[f"{name}_ms_batch{PEOPLE}_1thread"] = stages[name]
+        results[f"{name}_gflops_achieved"] = PEOPLE * flops.total / (stages[name] * 1e6)
+    features = torch.randn(PEOPLE, get_skeleton(model.config.skeleton).num_joints,
+                           model.config.meshnet.in_channels)
+    for suffix, network in (("", model), ("_unfused", unfused)):
+        def run(network=network):
+            network.meshnet(features)
+
+        with torch.inference_mode():
+            for _ in range(warmup):
+                run()
+            _, share = time_outside_gemms(run, max(1, repeats // 2))
+        results[f"meshnet_time_outside_gemms_share{suffix}"] = share
+    return results
+
+
 def peak_rss_mb() -> float:
     """Peak resident set size of this process so far, MB (Linux reports ru_maxrss in KiB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
@@ -55,6 +111,9 @@ def run(checkpoint: str, repeats: int, memory_batch_size: int) -> dict[str, floa
     results: dict[str, float] = {"model_allocator_reuse": float(reuse_freed_memory())}
     asset = BodyModelAsset.load()
     predictor = Pose2MeshPredictor.from_checkpoint(checkpoint, asset=asset, device="cpu")
+    unfused = predictor.model
+    # As the nodes run it (p2m_nodes.runtime.node_support.load_predictor): batch norm folded.
+    predictor.model = inference_copy(unfused)
     warmup = max(1, repeats // 5)
     for batch_size in CASCADE_BATCH_SIZES:
         results[f"model_cascade_batch{batch_size}_ms_median"] = inference_ms(
@@ -90,7 +149,10 @@ def run(checkpoint: str, repeats: int, memory_batch_size: int) -> dict[str, floa
     results["model_cascade_batch1_1thread_ms_median"] = inference_ms(
         predictor.model, repeats=repeats, warmup=warmup)
     results["model_cascade_batch5_1thread_ms_median"] = inference_ms(
-        predictor.model, repeats=repeats, batch_size=5, warmup=warmup)
+        predictor.model, repeats=repeats, batch_size=PEOPLE, warmup=warmup)
+    results["model_cascade_batch5_1thread_unfused_ms_median"] = inference_ms(
+        unfused, repeats=repeats, batch_size=PEOPLE, warmup=warmup)
+    results.update(compute_figures(predictor.model, unfused, repeats, warmup))
     torch.set_num_threads(default_threads)
 
     if torch.cuda.is_available():
