@@ -1,6 +1,14 @@
 import numpy as np
+import pytest
 
-from p2m_model.synthesis.cameras import CameraConfig, project, sample_camera, unproject, view_rotation
+from p2m_model.synthesis.cameras import (
+    CameraConfig,
+    project,
+    sample_camera,
+    sample_cameras,
+    unproject,
+    view_rotation,
+)
 
 
 def test_projection_round_trip():
@@ -38,12 +46,42 @@ def test_cameras_stay_in_configured_ranges():
     assert 0.01 < np.mean([head_outside(c) for c in cameras]) < 0.3
 
 
-def test_view_rotation_front_and_above():
+def test_view_rotation_front_and_back():
     # Azimuth 180 shows the back: the subject's left (+x) goes to image left (-x).
     np.testing.assert_allclose(view_rotation(180.0, 0.0) @ [1.0, 0.0, 0.0], [-1.0, 0.0, 0.0], atol=1e-12)
-    # Seen from above, the head (-y) leans away from the camera (+z).
-    head = view_rotation(0.0, 30.0) @ [0.0, -1.0, 0.0]
-    assert head[2] > 0.4
+
+
+def test_positive_elevation_puts_the_camera_above_the_person():
+    rotation = view_rotation(0.0, 30.0)
+    translation = np.array([0.0, 0.0, 4.0])
+    # The camera centre in the body frame (y down): above the root means y < 0.
+    camera_centre = -rotation.T @ translation
+    assert camera_centre[1] == pytest.approx(-4.0 * np.sin(np.deg2rad(30.0)))
+    # Projected: seen from above, the head is nearer than the feet, so the body above the root
+    # spans more pixels than the body below it.
+    head, feet = np.array([0.0, -0.85, 0.0]), np.array([0.0, 0.85, 0.0])
+    head_camera, feet_camera = rotation @ head + translation, rotation @ feet + translation
+    assert head_camera[2] < translation[2] < feet_camera[2]
+    pixels = project(np.stack([head_camera, feet_camera]), 1000.0, np.array([320.0, 240.0]))
+    above_root = 240.0 - pixels[0, 1]
+    below_root = pixels[1, 1] - 240.0
+    assert above_root > below_root
+    # And the opposite from below.
+    low = view_rotation(0.0, -30.0)
+    assert (low @ head + translation)[2] > (low @ feet + translation)[2]
+
+
+def test_sampled_cameras_match_the_single_camera_path():
+    batch = sample_cameras(np.random.default_rng(3), 64, CameraConfig())
+    assert batch.rotation.shape == (64, 3, 3) and batch.translation.shape == (64, 3)
+    np.testing.assert_allclose(
+        np.einsum("nij,nkj->nik", batch.rotation, batch.rotation), np.broadcast_to(np.eye(3), (64, 3, 3)), atol=1e-12
+    )
+    one = sample_camera(np.random.default_rng(3), CameraConfig())
+    first = sample_cameras(np.random.default_rng(3), 1, CameraConfig()).camera(0)
+    np.testing.assert_array_equal(one.rotation, first.rotation)
+    # Rolls are small and centred.
+    assert abs(np.mean(batch.roll_deg)) < 2.0 and np.std(batch.roll_deg) < 6.0
 
 
 def test_cameras_are_deterministic_from_seed():

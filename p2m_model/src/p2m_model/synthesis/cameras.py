@@ -13,6 +13,7 @@ from p2m_model.body.rotations import axis_angle_to_matrix
 
 _X_AXIS = np.array([1.0, 0.0, 0.0])
 _Y_AXIS = np.array([0.0, 1.0, 0.0])
+_Z_AXIS = np.array([0.0, 0.0, 1.0])
 
 
 @dataclasses.dataclass(frozen=True)
@@ -23,7 +24,9 @@ class CameraConfig:
         focal_range_px: focal length (fx = fy), pixels.
         image_sizes: candidate (width, height) in pixels, drawn uniformly.
         azimuth_range_deg: turn of the body about the vertical axis (0 = seen from the front).
-        elevation_range_deg: camera height angle, positive = looking down on the person.
+        elevation_range_deg: camera height angle, positive = above the root, looking down on
+            the person (a robot's head camera at 1.0-1.6 m sees people from slightly above).
+        roll_std_deg: std of the camera's roll about its optical axis.
         distance_range_m: camera-to-root distance.
         person_height_fraction_range: bounds on body height / image height (a 1.7 m body),
             which narrow the distance range so the person is neither a speck nor all cut off.
@@ -43,6 +46,7 @@ class CameraConfig:
     )
     azimuth_range_deg: tuple[float, float] = (0.0, 360.0)
     elevation_range_deg: tuple[float, float] = (-15.0, 45.0)
+    roll_std_deg: float = 3.0
     distance_range_m: tuple[float, float] = (2.0, 8.0)
     person_height_fraction_range: tuple[float, float] = (0.25, 1.1)
     principal_point_jitter: float = 0.02
@@ -86,33 +90,90 @@ class Camera:
         )
 
 
+def view_rotations(
+    azimuth_deg: np.ndarray, elevation_deg: np.ndarray, roll_deg: np.ndarray | float = 0.0
+) -> np.ndarray:
+    """(..., 3, 3) rotations turning a front-view body by ``azimuth_deg`` about its vertical (y)
+    axis, then tilting it as seen from a camera ``elevation_deg`` above the root (about camera x),
+    then rolling the camera by ``roll_deg`` about its optical axis (z)."""
+    azimuth, elevation, roll = np.broadcast_arrays(
+        np.deg2rad(azimuth_deg), np.deg2rad(elevation_deg), np.deg2rad(roll_deg)
+    )
+    turn = axis_angle_to_matrix(azimuth[..., None] * _Y_AXIS)
+    # Seen from above, the body's top (-y) comes toward the camera (-z): a positive turn about x
+    # takes -y to (0, -cos e, -sin e).
+    tilt = axis_angle_to_matrix(elevation[..., None] * _X_AXIS)
+    spin = axis_angle_to_matrix(roll[..., None] * _Z_AXIS)
+    return spin @ tilt @ turn
+
+
 def view_rotation(azimuth_deg: float, elevation_deg: float) -> np.ndarray:
-    """(3, 3) rotation turning a front-view body by ``azimuth_deg`` about its vertical (y) axis,
-    then tilting it as seen from a camera ``elevation_deg`` above the root (about camera x)."""
-    turn = axis_angle_to_matrix(np.deg2rad(azimuth_deg) * _Y_AXIS)
-    # Seen from above, the body's top (-y) leans away from the camera (+z): a negative turn about x.
-    tilt = axis_angle_to_matrix(-np.deg2rad(elevation_deg) * _X_AXIS)
-    return tilt @ turn
+    """(3, 3) :func:`view_rotations` of one view without roll."""
+    return view_rotations(np.asarray(azimuth_deg), np.asarray(elevation_deg))
+
+
+@dataclasses.dataclass(frozen=True)
+class CameraBatch:
+    """N pinhole cameras and the pose of a body in each (arrays of :class:`Camera` fields).
+
+    Attributes:
+        rotation: (N, 3, 3) body-to-camera rotations.
+        translation: (N, 3) root positions in the camera frame, metres.
+        focal_px: (N,) focal lengths (fx = fy), pixels.
+        principal_point_px: (N, 2) pixels.
+        image_size: (N, 2) width, height, pixels.
+        azimuth_deg, elevation_deg, roll_deg: (N,) the views that made ``rotation``.
+    """
+
+    rotation: np.ndarray
+    translation: np.ndarray
+    focal_px: np.ndarray
+    principal_point_px: np.ndarray
+    image_size: np.ndarray
+    azimuth_deg: np.ndarray
+    elevation_deg: np.ndarray
+    roll_deg: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.focal_px)
+
+    def camera(self, index: int) -> Camera:
+        """Camera ``index`` as a :class:`Camera`."""
+        return Camera(
+            self.rotation[index],
+            self.translation[index],
+            float(self.focal_px[index]),
+            self.principal_point_px[index],
+            self.image_size[index],
+            float(self.azimuth_deg[index]),
+            float(self.elevation_deg[index]),
+        )
+
+
+def sample_cameras(rng: np.random.Generator, count: int, config: CameraConfig) -> CameraBatch:
+    """Draw ``count`` cameras, each looking at a body whose root is at the body-frame origin."""
+    sizes = np.asarray(config.image_sizes, dtype=np.float64)
+    image_size = sizes[rng.integers(len(sizes), size=count)]  # N x 2
+    height = image_size[:, 1]
+    focal = rng.uniform(*config.focal_range_px, size=count)
+    near = focal * _NOMINAL_PERSON_HEIGHT_M / (config.person_height_fraction_range[1] * height)
+    far = focal * _NOMINAL_PERSON_HEIGHT_M / (config.person_height_fraction_range[0] * height)
+    low = np.minimum(np.maximum(config.distance_range_m[0], near), config.distance_range_m[1])
+    high = np.maximum(np.minimum(config.distance_range_m[1], far), low)
+    distance = rng.uniform(low, high)
+    principal_point = image_size / 2.0 + rng.normal(scale=config.principal_point_jitter, size=(count, 2)) * image_size
+    root_pixel_offset = rng.normal(scale=config.root_offset_std, size=(count, 2)) * image_size
+    azimuth = rng.uniform(*config.azimuth_range_deg, size=count)
+    elevation = rng.uniform(*config.elevation_range_deg, size=count)
+    roll = rng.normal(scale=config.roll_std_deg, size=count)
+    translation = np.concatenate([root_pixel_offset * (distance / focal)[:, None], distance[:, None]], axis=1)
+    rotation = view_rotations(azimuth, elevation, roll)
+    return CameraBatch(rotation, translation, focal, principal_point, image_size, azimuth, elevation, roll)
 
 
 def sample_camera(rng: np.random.Generator, config: CameraConfig) -> Camera:
     """Draw one camera looking at a body whose root is at the body-frame origin."""
-    width, height = config.image_sizes[rng.integers(len(config.image_sizes))]
-    image_size = np.array([width, height], dtype=np.float64)
-    focal = rng.uniform(*config.focal_range_px)
-    near = focal * _NOMINAL_PERSON_HEIGHT_M / (config.person_height_fraction_range[1] * height)
-    far = focal * _NOMINAL_PERSON_HEIGHT_M / (config.person_height_fraction_range[0] * height)
-    low = min(max(config.distance_range_m[0], near), config.distance_range_m[1])
-    high = max(min(config.distance_range_m[1], far), low)
-    distance = rng.uniform(low, high)
-    principal_point = image_size / 2.0 + rng.normal(scale=config.principal_point_jitter, size=2) * image_size
-    root_pixel_offset = rng.normal(scale=config.root_offset_std, size=2) * image_size
-    azimuth = rng.uniform(*config.azimuth_range_deg)
-    elevation = rng.uniform(*config.elevation_range_deg)
-    translation = np.array([*(root_pixel_offset * distance / focal), distance])
-    return Camera(
-        view_rotation(azimuth, elevation), translation, focal, principal_point, image_size, azimuth, elevation
-    )
+    return sample_cameras(rng, 1, config).camera(0)
 
 
 def project(points_camera: np.ndarray, focal_px: float, principal_point_px: np.ndarray) -> np.ndarray:
