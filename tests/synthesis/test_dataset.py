@@ -20,13 +20,13 @@ def _vertex_selection_regressor(vertex_count, seed):
     return regressor
 
 
-def _dataset(split="train", fixed_views=False, seed=0):
+def _dataset(split="train", fixed_views=False, seed=0, view_split=None):
     vertex_count = json.loads((SHARDS / "manifest.json").read_text())["vertex_count"]
     return SyntheticBodyDataset(
         shard_paths(SHARDS, split),
         _vertex_selection_regressor(vertex_count, 1),
         _vertex_selection_regressor(vertex_count, 2),
-        SyntheticViewConfig(fixed_views=fixed_views, seed=seed),
+        SyntheticViewConfig(fixed_views=fixed_views, seed=seed, split=view_split or split),
     )
 
 
@@ -70,6 +70,12 @@ def test_fixed_views_depend_only_on_seed_and_index():
         for key, value in a[index].items():
             torch.testing.assert_close(value, b[index][key])
     assert not torch.equal(a[0]["keypoints"], _dataset("test", True, seed=4)[0]["keypoints"])
+
+
+def test_validation_and_test_views_differ_at_the_same_seed():
+    as_val, as_test = _dataset("test", True, seed=0, view_split="val"), _dataset("test", True, seed=0)
+    assert not torch.equal(as_val[0]["keypoints"], as_test[0]["keypoints"])
+    assert not torch.equal(as_val[0]["root_camera"], as_test[0]["root_camera"])
 
 
 def test_exact_keypoints_are_projections_of_the_3d_pose():

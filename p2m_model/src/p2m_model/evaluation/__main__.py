@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
         dataset = SyntheticBodyDataset(
             shard_paths(Path(args.data), args.split), np.asarray(predictor.asset.coco17_regressor),
             np.asarray(predictor.asset.h36m17_regressor),
-            SyntheticViewConfig(fixed_views=True, seed=args.seed))
+            SyntheticViewConfig(fixed_views=True, seed=args.seed, split=args.split))
     except (FileNotFoundError, ValueError) as error:
         print(f"evaluate: {error}", file=sys.stderr)
         return 2

@@ -21,6 +21,11 @@ from p2m_model.synthesis.detector_noise import DetectorNoiseConfig, synthesize_d
 MANIFEST_NAME = "manifest.json"
 
 
+def view_stream(split: str) -> int:
+    """A number of its own for every split name, to seed that split's fixed views."""
+    return int.from_bytes(split.encode(), "little") % 2**63
+
+
 def shard_paths(directory: pathlib.Path, split: str) -> list[pathlib.Path]:
     """The shard files of ``split`` listed in ``directory``'s manifest.
 
@@ -50,14 +55,17 @@ class SyntheticViewConfig:
         camera: random camera distribution.
         noise: 2D detector error distribution.
         fixed_views: False: a new random view and noise at every access (training);
-            True: view and noise depend only on (seed, index), so val/test stay fixed.
+            True: view and noise depend only on (seed, split, index), so val/test stay fixed.
         seed: seed of the fixed views.
+        split: the split the views are for; validation and test never share views or noise
+            draws, even at the same seed and index.
     """
 
     camera: CameraConfig = CameraConfig()
     noise: DetectorNoiseConfig = DetectorNoiseConfig()
     fixed_views: bool = False
     seed: int = 0
+    split: str = "train"
 
 
 class SyntheticBodyDataset(torch.utils.data.Dataset):
@@ -112,7 +120,7 @@ class SyntheticBodyDataset(torch.utils.data.Dataset):
 
     def _generator(self, index: int) -> np.random.Generator:
         if self.config.fixed_views:
-            return np.random.default_rng([self.config.seed, index])
+            return np.random.default_rng([self.config.seed, view_stream(self.config.split), index])
         # torch's generator is seeded differently in every DataLoader worker.
         return np.random.default_rng(int(torch.randint(0, 2**62, ()).item()))
 

@@ -191,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
     asset = BodyModelAsset.load()
     test_set = SyntheticBodyDataset(
         shard_paths(Path(base.data.directory), args.test_split), np.asarray(asset.coco17_regressor),
-        np.asarray(asset.h36m17_regressor), SyntheticViewConfig(fixed_views=True, seed=0))
+        np.asarray(asset.h36m17_regressor), SyntheticViewConfig(fixed_views=True, seed=0, split=args.test_split))
     output = Path(args.output)
     results = {name: run_variant(name, base, output, asset, test_set, args.test_samples)
                for name in args.variants}

@@ -249,7 +249,7 @@ def build_datasets(data: DataConfig, asset: Any, seed: int) -> tuple[SyntheticBo
     train = SyntheticBodyDataset(shard_paths(directory, data.train_split), *regressors,
                                  SyntheticViewConfig(fixed_views=False))
     val = SyntheticBodyDataset(shard_paths(directory, data.val_split), *regressors,
-                               SyntheticViewConfig(fixed_views=True, seed=seed))
+                               SyntheticViewConfig(fixed_views=True, seed=seed, split=data.val_split))
     return train, val
 
 

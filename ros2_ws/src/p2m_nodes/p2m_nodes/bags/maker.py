@@ -160,7 +160,7 @@ def dataset_frames(data_dir: Path, split: str, seed: int, count: int | None, rat
     asset = BodyModelAsset.load()
     dataset = SyntheticBodyDataset(shard_paths(Path(data_dir), split), asset.coco17_regressor,
                                    asset.h36m17_regressor,
-                                   SyntheticViewConfig(fixed_views=True, seed=seed))
+                                   SyntheticViewConfig(fixed_views=True, seed=seed, split=split))
     total = len(dataset) if count is None else min(count, len(dataset))
 
     def frames() -> Iterator[BagFrame]:
