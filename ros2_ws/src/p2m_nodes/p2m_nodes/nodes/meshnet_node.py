@@ -1,7 +1,8 @@
 """meshnet_node: /pose_3d (Pose3DArray) -> /human_mesh (HumanMeshArray), MeshNet only.
 
 Topics (relative names are namespaced and remappable):
-- sub ``pose_3d`` p2m_msgs/Pose3DArray (reliable, depth 10)
+- sub ``pose_3d`` p2m_msgs/Pose3DArray (``input_qos``: reliable depth 10, or live =
+  best effort keep-last-1; frames never received counted as ``input_dropped``)
 - sub ``camera_info_topic`` parameter (default ``camera/camera_info``, namespaced),
   sensor_msgs/CameraInfo, sensor-data QoS (best effort matches both reliable
   and best-effort camera drivers); the latest K places people in the camera frame
@@ -35,7 +36,7 @@ from p2m_nodes.runtime.node_support import (
     stamp_seconds,
     validation_config,
 )
-from p2m_nodes.runtime.qos import LATCHED_QOS, SENSOR_QOS, STREAM_QOS
+from p2m_nodes.runtime.qos import LATCHED_QOS, SENSOR_QOS, STREAM_QOS, counting_drops, model_input_qos
 from p2m_nodes.stages.conversions import camera_matrix_from_info
 from p2m_nodes.stages.pipeline_stages import MeshRecovery
 
@@ -80,7 +81,9 @@ class MeshNetNode(Node):
         self.create_subscription(CameraInfo, self.parameters["camera_info_topic"],
                                  self.on_camera_info, SENSOR_QOS)
         if subscribe_poses:
-            self.create_subscription(Pose3DArray, "pose_3d", self.on_poses, STREAM_QOS)
+            self.create_subscription(Pose3DArray, "pose_3d",
+                                     counting_drops(self.on_poses, self.health.stats.notes),
+                                     model_input_qos(self.parameters["input_qos"]))
         self.get_logger().info(f"MeshNet ready on {self.predictor.device} "
                                f"(topology {self.recovery.topology})")
 

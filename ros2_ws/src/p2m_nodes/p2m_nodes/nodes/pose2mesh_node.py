@@ -13,7 +13,7 @@ import dataclasses
 from p2m_msgs.msg import Keypoints2DArray, Pose3DArray
 from p2m_nodes.nodes.meshnet_node import MeshNetNode
 from p2m_nodes.runtime.node_support import lift_frame, run_node
-from p2m_nodes.runtime.qos import STREAM_QOS
+from p2m_nodes.runtime.qos import STREAM_QOS, counting_drops, model_input_qos
 from p2m_nodes.stages.pipeline_stages import PoseLifting
 
 
@@ -24,7 +24,9 @@ class Pose2MeshNode(MeshNetNode):
         super().__init__(node_name, subscribe_poses=False)
         self.lifting = PoseLifting(self.predictor, self.recovery.validation)
         self.pose_publisher = self.create_publisher(Pose3DArray, "pose_3d", STREAM_QOS)
-        self.create_subscription(Keypoints2DArray, "keypoints_2d", self.on_keypoints, STREAM_QOS)
+        self.create_subscription(Keypoints2DArray, "keypoints_2d",
+                                 counting_drops(self.on_keypoints, self.health.stats.notes),
+                                 model_input_qos(self.parameters["input_qos"]))
 
     def _parameters_changed(self, names: set[str]) -> None:
         super()._parameters_changed(names)

@@ -1,7 +1,8 @@
 """posenet_node: /keypoints_2d (Keypoints2DArray) -> /pose_3d (Pose3DArray), PoseNet only.
 
 Topics (relative, so namespaces and remapping apply):
-- sub ``keypoints_2d`` p2m_msgs/Keypoints2DArray (reliable, depth 10)
+- sub ``keypoints_2d`` p2m_msgs/Keypoints2DArray (``input_qos``: reliable depth 10, or live =
+  best effort keep-last-1; frames never received counted as ``input_dropped``)
 - pub ``pose_3d`` p2m_msgs/Pose3DArray: COCO-17 root-relative joints per
   person, the 2D input copied into each Pose3D, header copied unchanged
 - pub ``/diagnostics`` diagnostic_msgs/DiagnosticArray, 1 Hz
@@ -23,7 +24,7 @@ from p2m_nodes.runtime.node_support import (
     run_node,
     validation_config,
 )
-from p2m_nodes.runtime.qos import STREAM_QOS
+from p2m_nodes.runtime.qos import STREAM_QOS, counting_drops, model_input_qos
 from p2m_nodes.stages.pipeline_stages import PoseLifting
 
 
@@ -37,7 +38,9 @@ class PoseNetNode(Node):
         self.lifting = PoseLifting(predictor, validation_config(predictor, self.parameters["max_people"]))
         self.health = NodeHealth(self)
         self.pose_publisher = self.create_publisher(Pose3DArray, "pose_3d", STREAM_QOS)
-        self.create_subscription(Keypoints2DArray, "keypoints_2d", self.on_keypoints, STREAM_QOS)
+        self.create_subscription(Keypoints2DArray, "keypoints_2d",
+                                 counting_drops(self.on_keypoints, self.health.stats.notes),
+                                 model_input_qos(self.parameters["input_qos"]))
         self.get_logger().info(f"PoseNet ready on {predictor.device} "
                                f"(body model {predictor.asset.version})")
 

@@ -17,7 +17,7 @@ from rclpy.node import Node
 
 from p2m_model.allocator_tuning import reuse_freed_memory
 from p2m_nodes.runtime.diagnostics import DiagnosticsConfig, NodeStatistics, WarningThrottle
-from p2m_nodes.runtime.qos import STREAM_QOS
+from p2m_nodes.runtime.qos import MODEL_INPUT_QOS, STREAM_QOS
 from p2m_nodes.stages.validation import Rejection, ValidationConfig
 
 FASTDDS_PROFILE_VARIABLE = "FASTDDS_DEFAULT_PROFILES_FILE"
@@ -121,12 +121,19 @@ MODEL_PARAMETERS = (
                   "default (one per core). The pipeline's processes share the cores, so more "
                   "threads each oversubscribe them (docs/performance.md).",
                   lambda value: None if value >= 0 else "must be >= 0", read_only=True),
+    ParameterSpec("input_qos", "reliable", "QoS of the model input (keypoints_2d, pose_3d): "
+                  "reliable (every frame, queue of 10: bags, evaluation, files) or live (best "
+                  "effort, newest frame only: cameras); dropped frames are counted as "
+                  "input_dropped (p2m_nodes.runtime.qos).",
+                  lambda value: None if value in MODEL_INPUT_QOS else f"must be one of {sorted(MODEL_INPUT_QOS)}",
+                  read_only=True),
 )
 
 
 def load_predictor(parameters: ParameterTable):
     """The Pose2MeshPredictor named by the ``checkpoint``/``body_model``/``device`` parameters,
-    with this process's torch threads set from ``torch_threads``.
+    with this process's torch threads set from ``torch_threads``, its network an
+    inference copy (p2m_model.nn.inference: batch norm folded into the layers before it).
 
     Raises:
         FileNotFoundError, ValueError: from ``Pose2MeshPredictor.from_checkpoint``,
@@ -135,6 +142,7 @@ def load_predictor(parameters: ParameterTable):
     import torch  # torch loads here, after rclpy.init
 
     from p2m_model import Pose2MeshPredictor
+    from p2m_model.nn.inference import inference_copy
     if parameters["torch_threads"]:
         torch.set_num_threads(parameters["torch_threads"])
     asset = None
@@ -142,8 +150,10 @@ def load_predictor(parameters: ParameterTable):
         from p2m_model.body.asset import BodyModelAsset
 
         asset = BodyModelAsset.load(parameters["body_model"])
-    return Pose2MeshPredictor.from_checkpoint(parameters["checkpoint"] or None, asset=asset,
-                                              device=parameters["device"])
+    predictor = Pose2MeshPredictor.from_checkpoint(parameters["checkpoint"] or None, asset=asset,
+                                                   device=parameters["device"])
+    predictor.model = inference_copy(predictor.model)  # batch norm folded: same outputs, less work
+    return predictor
 
 
 def validation_config(predictor, max_people: int) -> ValidationConfig:
