@@ -32,7 +32,7 @@ from p2m_nodes.stages.conversions import camera_matrix_from_info, human_meshes_f
 from p2m_nodes.stages.image_conversion import ENCODINGS, ImageToRgb
 from p2m_nodes.stages.marker_serialization import marker_has_texture_fields, serialize_marker_array
 from p2m_nodes.stages.mesh_markers import MarkerStyle, people_markers
-from p2m_nodes.stages.pipeline_stages import MeshRecovery, PoseLifting
+from p2m_nodes.stages.pipeline_stages import MeshRecovery, PoseAndMeshRecovery, PoseLifting
 from p2m_nodes.stages.validation import (
     BAD_IMAGE_SIZE,
     NON_FINITE,
@@ -187,8 +187,11 @@ def check_rejections_account_for_everyone(result, people_in: int, people_out: in
     assert people_out <= VALIDATION.max_people
 
 
-def test_fuzz_keypoints_into_posenet(small_predictor):
+def test_fuzz_keypoints_into_posenet_and_pose2mesh(small_predictor):
+    """posenet_node's stage, and pose2mesh_node's on the same frames: the same poses and rejections."""
     lifting = PoseLifting(small_predictor, VALIDATION)
+    pose_and_mesh = PoseAndMeshRecovery(MeshRecovery(small_predictor, VALIDATION, CameraPlacementConfig()))
+    camera_matrix = np.array([[800.0, 0.0, 320.0], [0.0, 800.0, 240.0], [0.0, 0.0, 1.0]])
     counter = [0]
 
     @FUZZ
@@ -196,8 +199,11 @@ def test_fuzz_keypoints_into_posenet(small_predictor):
     def fuzz_keypoints(msg: Keypoints2DArray) -> None:
         counter[0] += 1
         result = lifting(msg)
+        single = pose_and_mesh(msg, camera_matrix)
+        assert single.rejections == result.rejections
         if result.message is None:
             assert msg.people and [r.reason for r in result.rejections] == [BAD_IMAGE_SIZE]
+            assert single.message is None
             return
         out = result.message
         assert out.header == msg.header
@@ -205,6 +211,9 @@ def test_fuzz_keypoints_into_posenet(small_predictor):
         for pose in out.people:
             joints = np.frombuffer(pose.joints, np.float32)
             assert joints.shape == (51,) and np.isfinite(joints).all()
+        poses, meshes = single.message
+        assert poses == out and len(meshes.people) == len(out.people)
+        assert validate_meshes(human_meshes_from_msg(meshes))[1] == []
 
     run_counted(fuzz_keypoints, counter)
 

@@ -5,12 +5,12 @@ import os
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
 
-from p2m_model.body.skeletons import COCO17_PELVIS_JOINTS, H36M17_JOINT_NAMES, get_skeleton
+from p2m_model.body.asset import BodyModelAsset, JointRegressors
+from p2m_model.body.skeletons import H36M17_JOINT_NAMES, get_skeleton
 from p2m_model.checkpoint import load_checkpoint
 from p2m_model.input_limits import MAX_ABS_JOINT_M, MAX_ABS_KEYPOINT_PX
 from p2m_model.nn.cascade import Pose2MeshNet
@@ -65,32 +65,54 @@ def default_checkpoint_path() -> Path:
     return Path(str(resource))
 
 
+@dataclass(frozen=True)
+class ModelInput:
+    """N people's 2D input as the networks take it: validated and normalized once.
+
+    Made by :meth:`Pose2MeshPredictor.prepare`; every ``*_prepared`` method runs on it.
+
+    Attributes:
+        normalized: (N, J, 2) float32 tensor, Pose2Mesh-normalized keypoints
+            (p2m_model.nn.pose_normalization), on the predictor's device.
+        scores: (N, J) float32 tensor of confidences in [0, 1], same device.
+    """
+
+    normalized: torch.Tensor
+    scores: torch.Tensor
+
+    def __len__(self) -> int:
+        return self.normalized.shape[0]
+
+
 class Pose2MeshPredictor:
     """Runs the Pose2Mesh cascade on pixel keypoints.
 
+    Two ways in. :meth:`predict`, :meth:`lift` and :meth:`recover_mesh` take raw
+    arrays and check them (a ``ValueError`` naming the problem). A caller that
+    screens its input itself, person by person, with the same limits (the ROS
+    nodes: p2m_nodes.stages.validation) calls :meth:`prepare` once on the accepted
+    people and then :meth:`predict_prepared`, :meth:`lift_prepared` or
+    :meth:`recover_mesh_prepared`, so each person is checked and normalized once.
+
     Args:
         model: a :class:`Pose2MeshNet` built on ``asset``'s hierarchy.
-        asset: body-model asset (``faces``, ``coco17_regressor``,
-            ``h36m17_regressor``, ``hierarchy``, ``version``).
+        asset: the body-model asset the model was trained on.
         device: "auto", "cpu", "cuda", ... ("auto" = CUDA when available).
     """
 
-    def __init__(self, model: Pose2MeshNet, asset: Any, device: str | torch.device = "auto") -> None:
+    def __init__(self, model: Pose2MeshNet, asset: BodyModelAsset,
+                 device: str | torch.device = "auto") -> None:
         self.device = resolve_device(device)
         self.model = model.to(self.device).eval()
         self.asset = asset
         self.config = model.config
         self.num_joints = get_skeleton(self.config.skeleton).num_joints
         self.faces = np.asarray(asset.faces, dtype=np.int64)
-        coco = torch.as_tensor(np.asarray(asset.coco17_regressor), dtype=torch.float32)
-        left_hip, right_hip = COCO17_PELVIS_JOINTS
-        self._pelvis_regressor = (0.5 * (coco[left_hip] + coco[right_hip])).to(self.device)  # V
-        self._h36m_regressor = torch.as_tensor(
-            np.asarray(asset.h36m17_regressor), dtype=torch.float32).to(self.device)  # 17 x V
+        self.regressors = JointRegressors.from_asset(asset, self.device)
 
     @classmethod
-    def from_checkpoint(cls, path: str | os.PathLike | None = None, asset: Any = None,
-                        device: str | torch.device = "auto") -> "Pose2MeshPredictor":
+    def from_checkpoint(cls, path: str | os.PathLike | None = None, asset: BodyModelAsset | None = None,
+                        device: str | torch.device = "auto") -> Pose2MeshPredictor:
         """Load a checkpoint (``None`` = the shipped one) for ``asset`` (``None`` = shipped Anny).
 
         Raises:
@@ -99,14 +121,12 @@ class Pose2MeshPredictor:
         """
         checkpoint = default_checkpoint_path() if path is None else Path(path)
         if asset is None:
-            from p2m_model.body.asset import BodyModelAsset  # loaded only when needed
-
             asset = BodyModelAsset.load()
         return cls(load_checkpoint(checkpoint, asset), asset, device)
 
     def predict(self, keypoints: np.ndarray, scores: np.ndarray,
                 image_size: tuple[float, float]) -> PredictionResult:
-        """Predict joints and meshes of N people: :meth:`lift` then :meth:`recover_mesh`.
+        """Predict joints and meshes of N people: PoseNet, then MeshNet on its poses.
 
         Args:
             keypoints: (N, 17, 2) pixels, COCO-17 order.
@@ -121,11 +141,7 @@ class Pose2MeshPredictor:
                 ``MAX_ABS_KEYPOINT_PX`` (p2m_model.input_limits), scores outside
                 [0, 1] or a person without confident joints.
         """
-        keypoints, scores = self._validated(keypoints, scores, image_size)
-        with torch.inference_mode():
-            normalized, scores_t = self._normalized(keypoints, scores)
-            pose3d = self.model.posenet(normalized, scores_t)
-            return self._mesh_result(normalized, scores_t, pose3d)
+        return self.predict_prepared(self.prepare(*self.checked_input(keypoints, scores, image_size)))
 
     def lift(self, keypoints: np.ndarray, scores: np.ndarray,
              image_size: tuple[float, float]) -> np.ndarray:
@@ -133,10 +149,7 @@ class Pose2MeshPredictor:
 
         Args and Raises: as :meth:`predict`.
         """
-        keypoints, scores = self._validated(keypoints, scores, image_size)
-        with torch.inference_mode():
-            normalized, scores_t = self._normalized(keypoints, scores)
-            return self.model.posenet(normalized, scores_t).cpu().numpy()
+        return self.lift_prepared(self.prepare(*self.checked_input(keypoints, scores, image_size)))
 
     def recover_mesh(self, keypoints: np.ndarray, scores: np.ndarray,
                      image_size: tuple[float, float], pose3d_coco: np.ndarray) -> PredictionResult:
@@ -152,7 +165,7 @@ class Pose2MeshPredictor:
             ValueError: as :meth:`predict`, or ``pose3d_coco`` of the wrong shape,
                 not finite or beyond ``MAX_ABS_JOINT_M``.
         """
-        keypoints, scores = self._validated(keypoints, scores, image_size)
+        keypoints, scores = self.checked_input(keypoints, scores, image_size)
         pose3d_coco = np.asarray(pose3d_coco, dtype=np.float64)  # checked before the float32 cast
         if pose3d_coco.shape != (*keypoints.shape[:2], 3):
             raise ValueError(f"pose3d_coco must have shape {(*keypoints.shape[:2], 3)}, "
@@ -160,32 +173,53 @@ class Pose2MeshPredictor:
         _raise_for_people(~np.isfinite(pose3d_coco).all(axis=(1, 2)), "pose3d_coco is NaN or inf")
         _raise_for_people((np.abs(pose3d_coco) > MAX_ABS_JOINT_M).any(axis=(1, 2)),
                           f"pose3d_coco beyond {MAX_ABS_JOINT_M:g} m")
-        pose3d_coco = pose3d_coco.astype(np.float32)
+        return self.recover_mesh_prepared(self.prepare(keypoints, scores), pose3d_coco)
+
+    def prepare(self, keypoints: np.ndarray, scores: np.ndarray) -> ModelInput:
+        """Normalize N people's keypoints for the networks, without checking them.
+
+        Args:
+            keypoints: (N, 17, 2) pixels that passed :meth:`checked_input` or the
+                same limits elsewhere (finite, within ``MAX_ABS_KEYPOINT_PX``).
+            scores: (N, 17) in [0, 1], each person with a score above
+                ``config.normalization.score_threshold``.
+        """
         with torch.inference_mode():
-            normalized, scores_t = self._normalized(keypoints, scores)
-            pose3d = torch.as_tensor(pose3d_coco, device=self.device)
-            return self._mesh_result(normalized, scores_t, pose3d)
+            keypoints_t = torch.as_tensor(keypoints, dtype=torch.float32, device=self.device)
+            scores_t = torch.as_tensor(scores, dtype=torch.float32, device=self.device)
+            return ModelInput(normalize_keypoints(keypoints_t, scores_t, self.config.normalization),
+                              scores_t)
 
-    def _normalized(self, keypoints: np.ndarray,
-                    scores: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
-        """Validated numpy input -> (normalized keypoints (N, J, 2), scores (N, J)) tensors."""
-        keypoints_t = torch.as_tensor(keypoints, dtype=torch.float32, device=self.device)
-        scores_t = torch.as_tensor(scores, dtype=torch.float32, device=self.device)
-        return normalize_keypoints(keypoints_t, scores_t, self.config.normalization), scores_t
+    def predict_prepared(self, inputs: ModelInput) -> PredictionResult:
+        """:meth:`predict` on prepared input: PoseNet, then MeshNet on its poses."""
+        with torch.inference_mode():
+            return self._mesh_result(inputs, self.model.posenet(inputs.normalized, inputs.scores))
 
-    def _mesh_result(self, normalized: torch.Tensor, scores: torch.Tensor,
-                     pose3d: torch.Tensor) -> PredictionResult:
+    def lift_prepared(self, inputs: ModelInput) -> np.ndarray:
+        """:meth:`lift` on prepared input: (N, 17, 3) COCO-17 joints, metres, root-relative."""
+        with torch.inference_mode():
+            return self.model.posenet(inputs.normalized, inputs.scores).cpu().numpy()
+
+    def recover_mesh_prepared(self, inputs: ModelInput, pose3d_coco: np.ndarray) -> PredictionResult:
+        """:meth:`recover_mesh` on prepared input and checked (N, 17, 3) poses, metres."""
+        with torch.inference_mode():
+            pose3d = torch.as_tensor(pose3d_coco, dtype=torch.float32, device=self.device)
+            return self._mesh_result(inputs, pose3d)
+
+    def _mesh_result(self, inputs: ModelInput, pose3d: torch.Tensor) -> PredictionResult:
         """Run MeshNet and make its vertices relative to the mesh's own pelvis."""
-        vertices = self.model.mesh(normalized, pose3d, scores)
-        pelvis = torch.einsum("v,bvc->bc", self._pelvis_regressor, vertices)
-        vertices = vertices - pelvis[:, None]  # N x V x 3
-        joints3d = torch.einsum("jv,bvc->bjc", self._h36m_regressor, vertices)
+        vertices = self.regressors.root_relative(self.model.mesh(inputs.normalized, pose3d, inputs.scores))
         return PredictionResult(
-            joints3d=joints3d.cpu().numpy(), vertices=vertices.cpu().numpy(),
-            faces=self.faces, pose3d_coco=pose3d.cpu().numpy())
+            joints3d=self.regressors.h36m17_joints(vertices).cpu().numpy(),
+            vertices=vertices.cpu().numpy(), faces=self.faces, pose3d_coco=pose3d.cpu().numpy())
 
-    def _validated(self, keypoints: Any, scores: Any,
-                   image_size: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
+    def checked_input(self, keypoints: np.ndarray, scores: np.ndarray,
+                      image_size: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
+        """(keypoints (N, 17, 2), scores (N, 17)) as float64 arrays, after checking them.
+
+        Raises:
+            ValueError: as :meth:`predict`.
+        """
         keypoints = np.asarray(keypoints, dtype=np.float64)
         scores = np.asarray(scores, dtype=np.float64)
         joints = self.num_joints

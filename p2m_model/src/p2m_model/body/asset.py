@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from p2m_model.atomic_files import write_atomically
+from p2m_model.body.skeletons import COCO17_PELVIS_JOINTS
 
 ASSET_FORMAT_VERSION = 1
 SHIPPED_ASSET_NAME = "anny-v1.npz"
@@ -242,3 +243,45 @@ class BodyModelAsset:
                        h36m17_regressor=arrays["h36m17_regressor"], hierarchy=hierarchy)
         except ValueError as error:
             raise ValueError(f"{path}: invalid body-model asset: {error}") from error
+
+
+@dataclass(frozen=True)
+class JointRegressors:
+    """An asset's joint regressors as float32 tensors on one device: the joints a mesh
+    implies, the same for the predictor's output and for training's targets and losses.
+
+    Attributes:
+        root: (V,) weights of the root, the pelvis: mid-point of the COCO-17 hips
+            (``coco17_regressor`` rows left_hip and right_hip), PoseNet's root too.
+        coco17: (17, V) COCO-17 joints.
+        h36m17: (17, V) Human3.6M-17 joints (Pose2Mesh's evaluation joints).
+    """
+
+    root: torch.Tensor
+    coco17: torch.Tensor
+    h36m17: torch.Tensor
+
+    @classmethod
+    def from_asset(cls, asset: BodyModelAsset, device: str | torch.device = "cpu") -> JointRegressors:
+        """The regressors of ``asset`` on ``device``."""
+        coco17 = torch.as_tensor(asset.coco17_regressor, dtype=torch.float32)
+        left_hip, right_hip = COCO17_PELVIS_JOINTS
+        return cls(root=(0.5 * (coco17[left_hip] + coco17[right_hip])).to(device),
+                   coco17=coco17.to(device),
+                   h36m17=torch.as_tensor(asset.h36m17_regressor, dtype=torch.float32).to(device))
+
+    def root_of(self, vertices: torch.Tensor) -> torch.Tensor:
+        """(N, V, 3) vertices -> (N, 3) their root (pelvis), same units and axes."""
+        return torch.einsum("v,bvc->bc", self.root, vertices)
+
+    def root_relative(self, vertices: torch.Tensor) -> torch.Tensor:
+        """(N, V, 3) vertices moved so that their root (pelvis) is at the origin."""
+        return vertices - self.root_of(vertices)[:, None]
+
+    def coco17_joints(self, vertices: torch.Tensor) -> torch.Tensor:
+        """(N, V, 3) vertices -> (N, 17, 3) COCO-17 joints, same units and frame."""
+        return torch.einsum("jv,bvc->bjc", self.coco17, vertices)
+
+    def h36m17_joints(self, vertices: torch.Tensor) -> torch.Tensor:
+        """(N, V, 3) vertices -> (N, 17, 3) Human3.6M-17 joints, same units and frame."""
+        return torch.einsum("jv,bvc->bjc", self.h36m17, vertices)

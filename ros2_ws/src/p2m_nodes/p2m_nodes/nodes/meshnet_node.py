@@ -18,6 +18,8 @@ with a throttled warning and the ``root_unknown`` diagnostics counter.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from rclpy.node import Node
@@ -38,7 +40,7 @@ from p2m_nodes.runtime.node_support import (
 )
 from p2m_nodes.runtime.qos import LATCHED_QOS, SENSOR_QOS, STREAM_QOS, counting_drops, model_input_qos
 from p2m_nodes.stages.conversions import camera_matrix_from_info
-from p2m_nodes.stages.pipeline_stages import MeshRecovery
+from p2m_nodes.stages.pipeline_stages import MeshRecovery, OutputT, StageOutput
 
 MESH_PARAMETERS = (
     ParameterSpec("camera_info_topic", "camera/camera_info",
@@ -61,7 +63,7 @@ class MeshNetNode(Node):
     Args:
         node_name: ROS node name.
         subscribe_poses: subscribe ``pose_3d`` (False for pose2mesh_node, which
-            feeds :meth:`publish_meshes` itself).
+            runs the whole cascade on ``keypoints_2d`` instead).
     """
 
     def __init__(self, node_name: str = "meshnet_node", subscribe_poses: bool = True) -> None:
@@ -107,15 +109,19 @@ class MeshNetNode(Node):
 
     def on_poses(self, msg: Pose3DArray) -> None:
         self.health.stats.frame_received(self.health.now_s(), stamp_seconds(msg.header.stamp))
-        self.publish_meshes(msg)
+        meshes = self.run_stage(self.recovery, msg, self.camera_matrix)
+        if meshes is not None:
+            self.mesh_publisher.publish(meshes)
+            self.health.stats.frame_published(self.health.now_s())
 
-    def publish_meshes(self, msg: Pose3DArray) -> None:
-        """Run MeshNet on one Pose3DArray and publish the result (bad input: skipped, counted)."""
+    def run_stage(self, stage: Callable[..., StageOutput[OutputT]], *args: Any) -> OutputT | None:
+        """Run a model stage on one frame, count what it rejected or left root-relative;
+        its message to publish, or None (frame rejected, or failed: skipped, counted)."""
         try:
-            result = self.recovery(msg, self.camera_matrix)
+            result = stage(*args)
         except (ValueError, RuntimeError) as error:
             self.health.failed(error)
-            return
+            return None
         self.health.rejected(result.rejections)
         if result.unplaced:
             for _ in range(result.unplaced):
@@ -124,9 +130,7 @@ class MeshNetNode(Node):
                       if self.camera_matrix is None else "too few confident joints to place them")
             self.health.warn("root_unknown", f"{result.unplaced} mesh(es) published root-relative "
                                              f"(root_known false): {reason}")
-        if result.message is not None:
-            self.mesh_publisher.publish(result.message)
-            self.health.stats.frame_published(self.health.now_s())
+        return result.message
 
 
 def main(args: list[str] | None = None) -> int:

@@ -1,17 +1,19 @@
-"""The two model stages as message -> message functions (no rclpy Node).
+"""The model stages as message -> message functions (no rclpy Node).
 
-``PoseLifting`` (PoseNet) and ``MeshRecovery`` (MeshNet + root placement) are
-used by posenet_node, meshnet_node and, chained in one process, pose2mesh_node,
-so the three executables share one code path. Each call validates its input
-(p2m_nodes.stages.validation), runs the model on the accepted people in one batch and
-returns the output message plus what was rejected.
+``PoseLifting`` (PoseNet) serves posenet_node, ``MeshRecovery`` (MeshNet + root
+placement) meshnet_node, and ``PoseAndMeshRecovery`` (the whole cascade in one
+call) pose2mesh_node. Each call validates its input once, person by person
+(p2m_nodes.stages.validation), normalizes the accepted people once
+(``Pose2MeshPredictor.prepare``), runs the model on them in one batch and
+returns the output message(s) plus what was rejected.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 import numpy as np
+from std_msgs.msg import Header
 
 from p2m_model.camera_placement import CameraPlacementConfig, estimate_root_translation, placeable_people
 from p2m_model.input_limits import MAX_ABS_JOINT_M
@@ -30,6 +32,9 @@ from p2m_nodes.stages.validation import (
     validate_keypoint_people,
     validate_pose_people,
 )
+
+if TYPE_CHECKING:  # torch loads with the predictor, in the node, after rclpy.init
+    from p2m_model.predictor import Pose2MeshPredictor, PredictionResult
 
 OutputT = TypeVar("OutputT")
 
@@ -58,15 +63,20 @@ def _frame_rejected(rejections: list[Rejection]) -> bool:
     return any(rejection.person_index == WHOLE_FRAME for rejection in rejections)
 
 
+def _no_joints(validation: ValidationConfig) -> np.ndarray:
+    """(0, J, 3) float32: the 3D joints of a frame without accepted people."""
+    return np.zeros((0, validation.num_joints, 3), np.float32)
+
+
 class PoseLifting:
-    """Keypoints2DArray -> Pose3DArray (COCO-17, root-relative) with ``predictor.lift``.
+    """Keypoints2DArray -> Pose3DArray (COCO-17, root-relative) with ``predictor.lift_prepared``.
 
     Args:
-        predictor: a Pose2MeshPredictor (or anything with its ``lift``).
+        predictor: the model.
         validation: what input is accepted.
     """
 
-    def __init__(self, predictor, validation: ValidationConfig) -> None:
+    def __init__(self, predictor: Pose2MeshPredictor, validation: ValidationConfig) -> None:
         self.predictor = predictor
         self.validation = validation
 
@@ -75,14 +85,14 @@ class PoseLifting:
         batch = validate_keypoint_people(keypoints_people_from_msg(msg), image_size, self.validation)
         if _frame_rejected(batch.rejections):
             return StageOutput(None, batch.rejections)
-        joints = (self.predictor.lift(batch.keypoints, batch.scores, image_size) if batch.people
-                  else np.zeros((0, self.validation.num_joints, 3), np.float32))
+        joints = (self.predictor.lift_prepared(self.predictor.prepare(batch.keypoints, batch.scores))
+                  if batch.people else _no_joints(self.validation))
         output = pose3d_array_to_msg(msg.header, image_size, joints, batch.people, POSE_JOINT_SET)
         return StageOutput(output, batch.rejections)
 
 
 class MeshRecovery:
-    """Pose3DArray -> HumanMeshArray with ``predictor.recover_mesh``, placed in the camera frame.
+    """Pose3DArray -> HumanMeshArray with ``predictor.recover_mesh_prepared``, placed in the camera frame.
 
     With a camera matrix, each person's root (pelvis) is found from its 2D
     keypoints and 3D pose (p2m_model.camera_placement) and vertices/joints are
@@ -90,14 +100,14 @@ class MeshRecovery:
     with too few confident joints, they are root-relative with root_known false.
 
     Args:
-        predictor: a Pose2MeshPredictor (``recover_mesh``, ``faces``, ``asset.version``).
+        predictor: the model.
         validation: what input is accepted.
         placement: root placement thresholds.
         include_faces: also put the faces into every HumanMesh.
     """
 
-    def __init__(self, predictor, validation: ValidationConfig, placement: CameraPlacementConfig,
-                 include_faces: bool = False) -> None:
+    def __init__(self, predictor: Pose2MeshPredictor, validation: ValidationConfig,
+                 placement: CameraPlacementConfig, include_faces: bool = False) -> None:
         self.predictor = predictor
         self.validation = validation
         self.placement = placement
@@ -110,11 +120,10 @@ class MeshRecovery:
 
     def topology_msg(self) -> MeshTopology:
         """The faces, for /human_mesh/topology."""
-        return mesh_topology_to_msg(self.topology, self.predictor.faces,
-                                    self.predictor.asset.template.shape[0])
+        return mesh_topology_to_msg(self.topology, self.predictor.faces, self.predictor.asset.num_vertices)
 
     def place_roots(self, joints: np.ndarray, keypoints: np.ndarray, scores: np.ndarray,
-               camera_matrix: np.ndarray) -> np.ndarray:
+                    camera_matrix: np.ndarray) -> np.ndarray:
         """(N, 3) pelvis positions in the camera frame, metres; NaN rows for unplaceable people.
 
         One person at a time, so one person's degenerate joints (all at one image
@@ -133,25 +142,76 @@ class MeshRecovery:
                 roots[index] = root
         return roots
 
+    def placed_meshes(self, header: Header, person_ids: list[int], keypoints: np.ndarray,
+                      scores: np.ndarray, result: PredictionResult | None,
+                      camera_matrix: np.ndarray | None) -> tuple[HumanMeshArray, int]:
+        """The HumanMeshArray of N people and how many of them stay root-relative.
+
+        Args:
+            header: copied into the message.
+            person_ids: N track ids.
+            keypoints: (N, J, 2) pixels and ``scores`` (N, J): their 2D input.
+            result: the predictor's output for them (its ``pose3d_coco`` places
+                them); None when N = 0.
+            camera_matrix: (3, 3) K in pixels, or None (everyone root-relative).
+        """
+        faces = self.predictor.faces if self.include_faces else None
+        if result is None:
+            empty = np.zeros((0, 0, 3), np.float32)
+            return human_mesh_array_to_msg(header, self.topology, empty, empty, MESH_JOINT_SET, [],
+                                           faces=faces), 0
+        count = len(person_ids)
+        roots = (np.full((count, 3), np.nan) if camera_matrix is None
+                 else self.place_roots(result.pose3d_coco, keypoints, scores, camera_matrix))
+        known = np.isfinite(roots).all(axis=1)
+        offsets = np.where(known[:, None], roots, 0.0)[:, None]  # N x 1 x 3
+        output = human_mesh_array_to_msg(header, self.topology, result.vertices + offsets,
+                                         result.joints3d + offsets, MESH_JOINT_SET, person_ids, roots, faces)
+        return output, int(count - known.sum())
+
     def __call__(self, msg: Pose3DArray, camera_matrix: np.ndarray | None) -> StageOutput[HumanMeshArray]:
         """Meshes of the accepted people; ``camera_matrix`` (3, 3) K in pixels or None."""
         image_size = (msg.image_width, msg.image_height)
         batch = validate_pose_people(pose3d_people_from_msg(msg), image_size, self.validation)
         if _frame_rejected(batch.rejections):
             return StageOutput(None, batch.rejections)
-        count = len(batch.people)
-        faces = self.predictor.faces if self.include_faces else None
-        if count == 0:
-            empty = np.zeros((0, 0, 3), np.float32)
-            return StageOutput(human_mesh_array_to_msg(msg.header, self.topology, empty, empty,
-                                                       MESH_JOINT_SET, [], faces=faces),
-                               batch.rejections)
-        result = self.predictor.recover_mesh(batch.keypoints, batch.scores, image_size, batch.joints)
-        roots = (np.full((count, 3), np.nan) if camera_matrix is None
-                 else self.place_roots(batch.joints, batch.keypoints, batch.scores, camera_matrix))
-        known = np.isfinite(roots).all(axis=1)
-        offsets = np.where(known[:, None], roots, 0.0)[:, None]  # N x 1 x 3
-        output = human_mesh_array_to_msg(
-            msg.header, self.topology, result.vertices + offsets, result.joints3d + offsets,
-            MESH_JOINT_SET, [person.person_id for person in batch.people], roots, faces)
-        return StageOutput(output, batch.rejections, unplaced=int(count - known.sum()))
+        result = (self.predictor.recover_mesh_prepared(
+            self.predictor.prepare(batch.keypoints, batch.scores), batch.joints) if batch.people else None)
+        output, unplaced = self.placed_meshes(msg.header, [person.person_id for person in batch.people],
+                                              batch.keypoints, batch.scores, result, camera_matrix)
+        return StageOutput(output, batch.rejections, unplaced)
+
+
+class PoseAndMeshRecovery:
+    """Keypoints2DArray -> (Pose3DArray, HumanMeshArray) from one run of the whole cascade.
+
+    The same messages as :class:`PoseLifting` followed by :class:`MeshRecovery`,
+    without building a Pose3DArray and reading it back: the people are validated
+    and normalized once, ``predict_prepared`` runs PoseNet and MeshNet once, and
+    both messages are built from that one result.
+
+    Args:
+        recovery: the mesh stage; its predictor, validation, placement and faces
+            setting apply (so parameter changes reach both outputs).
+    """
+
+    def __init__(self, recovery: MeshRecovery) -> None:
+        self.recovery = recovery
+
+    def __call__(self, msg: Keypoints2DArray,
+                 camera_matrix: np.ndarray | None) -> StageOutput[tuple[Pose3DArray, HumanMeshArray]]:
+        """Poses and meshes of the accepted people; ``camera_matrix`` (3, 3) K in pixels or None."""
+        image_size = (msg.image_width, msg.image_height)
+        validation = self.recovery.validation
+        batch = validate_keypoint_people(keypoints_people_from_msg(msg), image_size, validation)
+        if _frame_rejected(batch.rejections):
+            return StageOutput(None, batch.rejections)
+        predictor = self.recovery.predictor
+        result = (predictor.predict_prepared(predictor.prepare(batch.keypoints, batch.scores))
+                  if batch.people else None)
+        joints = _no_joints(validation) if result is None else result.pose3d_coco
+        poses = pose3d_array_to_msg(msg.header, image_size, joints, batch.people, POSE_JOINT_SET)
+        meshes, unplaced = self.recovery.placed_meshes(
+            msg.header, [person.person_id for person in batch.people], batch.keypoints, batch.scores,
+            result, camera_matrix)
+        return StageOutput((poses, meshes), batch.rejections, unplaced)

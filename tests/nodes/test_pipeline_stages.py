@@ -1,0 +1,142 @@
+"""The model stages without ROS nodes: pose2mesh_node's one path per frame.
+
+``PoseAndMeshRecovery`` must publish what ``PoseLifting`` then ``MeshRecovery``
+publish, while validating and normalizing each person once and running the
+model once. A small random cascade on a grid mesh stands in for the model (the
+stages' bookkeeping is under test, not the weights).
+"""
+from __future__ import annotations
+
+import array
+from collections import Counter
+
+import numpy as np
+import pytest
+from builtin_interfaces.msg import Time
+from rclpy.serialization import deserialize_message, serialize_message
+from std_msgs.msg import Header
+
+import p2m_model.predictor
+import p2m_nodes.stages.validation
+from p2m_model.camera_placement import CameraPlacementConfig
+from p2m_msgs.msg import Keypoints2D, Keypoints2DArray, Pose3DArray
+from p2m_nodes.stages.conversions import float32_view
+from p2m_nodes.stages.pipeline_stages import MeshRecovery, PoseAndMeshRecovery, PoseLifting
+from p2m_nodes.stages.validation import NON_FINITE, UNKNOWN_SKELETON, ValidationConfig
+
+HEADER = Header(stamp=Time(sec=7, nanosec=250), frame_id="camera_optical_frame")
+CAMERA_MATRIX = np.array([[800.0, 0.0, 320.0], [0.0, 800.0, 240.0], [0.0, 0.0, 1.0]])
+
+
+@pytest.fixture(scope="module")
+def predictor():
+    """A narrow, randomly initialised cascade on an 8 x 6 grid mesh."""
+    import torch
+
+    from p2m_model.body.grid_mesh import grid_asset
+    from p2m_model.config import MeshNetConfig, Pose2MeshConfig, PoseNetConfig
+    from p2m_model.nn.cascade import Pose2MeshNet
+    from p2m_model.predictor import Pose2MeshPredictor
+
+    torch.manual_seed(0)
+    asset = grid_asset(8, 6)
+    config = Pose2MeshConfig(
+        posenet=PoseNetConfig(width=32, num_blocks=1),
+        meshnet=MeshNetConfig(joint_channels=8, fc_channels=4, level_channels=(4, 4, 8, 8),
+                              level_blocks=(0, 1, 0, 1), direct_jump_level=2, fc_hidden=16))
+    return Pose2MeshPredictor(Pose2MeshNet(config, asset.hierarchy), asset, device="cpu")
+
+
+def frame(people: int, seed: int = 0) -> Keypoints2DArray:
+    """``people`` plausible people in a 640 x 480 image; person 1 NaN, person 2 not COCO-17."""
+    rng = np.random.default_rng(seed)
+    persons = []
+    for index in range(people):
+        keypoints = rng.uniform(-60, 60, (17, 2)) + rng.uniform([150, 150], [490, 330])
+        if index == 1:
+            keypoints[3, 0] = np.nan
+        persons.append(Keypoints2D(
+            person_id=10 + index, skeleton="h36m17" if index == 2 else "coco17",
+            keypoints=array.array("f", keypoints.astype(np.float32).tobytes()),
+            scores=array.array("f", rng.uniform(0.5, 1.0, 17).astype(np.float32).tobytes())))
+    return Keypoints2DArray(header=HEADER, image_width=640, image_height=480, people=persons)
+
+
+def stages(predictor):
+    validation = ValidationConfig(max_people=8)
+    recovery = MeshRecovery(predictor, validation, CameraPlacementConfig())
+    return PoseLifting(predictor, validation), recovery, PoseAndMeshRecovery(recovery)
+
+
+def round_trip(msg):
+    return deserialize_message(serialize_message(msg), type(msg))
+
+
+def test_pose2mesh_validates_normalizes_and_runs_the_model_once_per_person(predictor, monkeypatch):
+    calls = Counter()
+    people_normalized = []
+
+    def counted(name, function):
+        def wrapper(*args, **kwargs):
+            calls[name] += 1
+            return function(*args, **kwargs)
+        return wrapper
+
+    def normalize(keypoints, scores, config):
+        people_normalized.append(keypoints.shape[0])
+        return original_normalize(keypoints, scores, config)
+
+    original_normalize = p2m_model.predictor.normalize_keypoints
+    monkeypatch.setattr(p2m_model.predictor, "normalize_keypoints", normalize)
+    for name in ("keypoints_problem", "pose_problem"):
+        monkeypatch.setattr(p2m_nodes.stages.validation, name,
+                            counted(name, getattr(p2m_nodes.stages.validation, name)))
+    monkeypatch.setattr(predictor, "checked_input", counted("checked_input", predictor.checked_input))
+    hooks = [network.register_forward_hook(lambda module, args, out, name=name: calls.update([name]))
+             for name, network in (("posenet", predictor.model.posenet), ("meshnet", predictor.model.meshnet))]
+    try:
+        output = PoseAndMeshRecovery(stages(predictor)[1])(frame(5), CAMERA_MATRIX)
+    finally:
+        for hook in hooks:
+            hook.remove()
+
+    poses, meshes = output.message
+    assert [p.person_id for p in poses.people] == [p.person_id for p in meshes.people] == [10, 13, 14]
+    assert [(r.person_index, r.reason) for r in output.rejections] == [(1, NON_FINITE), (2, UNKNOWN_SKELETON)]
+    # Five people in: each validated once, the three accepted normalized once, in one batch.
+    assert calls == {"keypoints_problem": 5, "posenet": 1, "meshnet": 1}
+    assert people_normalized == [3]
+
+
+def test_pose2mesh_publishes_what_posenet_then_meshnet_publish(predictor):
+    lifting, recovery, pose_and_mesh = stages(predictor)
+    msg = frame(5, seed=3)
+    for camera_matrix in (CAMERA_MATRIX, None):
+        lifted = lifting(msg)
+        split = recovery(round_trip(lifted.message), camera_matrix)  # as over DDS
+        single = pose_and_mesh(msg, camera_matrix)
+        poses, meshes = single.message
+        assert single.rejections == lifted.rejections and split.rejections == []
+        assert single.unplaced == split.unplaced == (3 if camera_matrix is None else 0)
+        assert poses == lifted.message
+        assert meshes.header == split.message.header == HEADER
+        for one, other in zip(meshes.people, split.message.people, strict=True):
+            assert (one.person_id, one.root_known, one.topology) == (other.person_id, other.root_known,
+                                                                      other.topology)
+            np.testing.assert_allclose(float32_view(one.vertices), float32_view(other.vertices), atol=1e-6)
+            np.testing.assert_allclose(float32_view(one.joints), float32_view(other.joints), atol=1e-6)
+
+
+def test_pose2mesh_empty_and_rejected_frames(predictor):
+    _, recovery, pose_and_mesh = stages(predictor)
+    empty = pose_and_mesh(frame(0), CAMERA_MATRIX)
+    poses, meshes = empty.message
+    assert isinstance(poses, Pose3DArray) and poses.people == [] and meshes.people == []
+    assert poses.header == meshes.header == HEADER and empty.rejections == []
+    bad_size = frame(2)
+    bad_size.image_width = 0
+    rejected = pose_and_mesh(bad_size, CAMERA_MATRIX)
+    assert rejected.message is None and [r.reason for r in rejected.rejections] == ["bad_image_size"]
+    recovery.validation = ValidationConfig(max_people=1)  # a parameter change reaches both outputs
+    capped = pose_and_mesh(frame(4), CAMERA_MATRIX)
+    assert [len(message.people) for message in capped.message] == [1, 1]
