@@ -1,7 +1,7 @@
 # p2m: one-command setup on a machine without a ROS 2 install.
 #   make demo   set up (.venv + ROS 2 workspace) and run the demo
 #   make test   set up and run the test suite
-# ROS 2 comes from the Kilted wheels on PyPI (see shared/ros2-from-pypi.md);
+# ROS 2 comes from the Kilted wheels on PyPI (see docs/ros2-from-pypi.md);
 # a machine with a real ROS 2 install can use colcon directly (README).
 #
 # Every step leaves a stamp file keyed on its inputs, so with nothing changed

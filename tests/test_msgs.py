@@ -26,7 +26,7 @@ import p2m_msgs.msg
 MSG_DIR = Path(__file__).resolve().parent.parent / "ros2_ws" / "src" / "p2m_msgs" / "msg"
 MESSAGE_NAMES = sorted(path.stem for path in MSG_DIR.glob("*.msg"))
 
-# 3 * 27,420 Anny triangles (shared/assets-and-data.md): the largest array we publish.
+# 3 * 27,420 Anny triangles (docs/assets-and-licences.md): the largest array we publish.
 LARGE_SEQUENCE_LENGTH = 3 * 27_420
 # For the DDS test: big enough that array messages exceed one 64 KiB UDP datagram
 # (fragmented), small enough to stay fast; reliable bursts of MBs take seconds

@@ -7,7 +7,7 @@ wheels carry the include directories of the machine that built the wheels
 package then fails to find ``Python.h`` / numpy headers. This script rewrites
 those two paths, in every ``.cmake`` file under ``<prefix>/share``, to the
 running interpreter's include directory and ``numpy.get_include()``
-(measured recipe: shared/ros2-from-pypi.md, step 3).
+(docs/ros2-from-pypi.md, trap 3).
 
 Idempotent: a second run finds nothing to rewrite. Run it with the venv's
 Python so that ``sys.prefix`` is the venv.

@@ -221,7 +221,7 @@ def build(config: AnnyAsSmplConfig) -> tuple[dict[str, np.ndarray], dict[str, fl
     import anny
     import torch
 
-    # "lbs": plain skinning, no warp-lang (shared/assets-and-data.md).
+    # "lbs": plain skinning, no warp-lang (docs/assets-and-licences.md).
     model = anny.Anny(skinning_method="lbs").to(dtype=torch.float64)
     model.requires_grad_(False)
     labels = tuple(model.bone_labels)

@@ -2,7 +2,7 @@
 
 Our implementation of the coarsening of Defferrard, Bresson, Vandergheynst,
 "Convolutional Neural Networks on Graphs with Fast Localized Spectral
-Filtering" (NeurIPS 2016), as used by Pose2Mesh (shared/pose2mesh-reference.md):
+Filtering" (NeurIPS 2016), as used by Pose2Mesh (docs/references.md):
 
 1. Each level pairs nodes by heavy-edge matching with the normalized-cut weight
    ``w_ij (1/d_i + 1/d_j)`` (Graclus); a pair becomes one node of the next

@@ -1,7 +1,7 @@
 """2D COCO-17 keypoints from an RGB image with MediaPipe Pose (legacy ``solutions`` API).
 
 MediaPipe 0.10.21 is the last release that ships ``mediapipe.solutions.pose`` with
-its weights inside the wheel (/work/shared/assets-and-data.md). Only
+its weights inside the wheel (docs/assets-and-licences.md). Only
 ``model_complexity=1`` (``pose_landmark_full.tflite``) is shipped: 0 and 2 try to
 download their weights, which fails offline, so the complexity is not configurable.
 

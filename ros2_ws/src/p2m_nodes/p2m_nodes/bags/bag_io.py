@@ -6,7 +6,7 @@ Used by the ``bag_recorder`` node, and reusable by any tool that has CDR bytes
 - Bags are written by ``rosbags`` (pure Python; rosbag2 itself is not on PyPI):
   ``Writer(path, version=8, storage_plugin=StoragePlugin.MCAP)``. Metadata
   version 8 is what Humble's ``ros2 bag play`` parses; version 9 writes
-  ``offered_qos_profiles: []``, which Humble rejects (/work/shared/ros2-from-pypi.md).
+  ``offered_qos_profiles: []``, which Humble rejects (docs/ros2-from-pypi.md).
 - Message definitions stored in the bag come from a rosbags typestore:
   standard types from its ROS 2 Humble store (Humble is the oldest player that
   reads these bags), p2m_msgs types registered from their ``.msg`` text, found

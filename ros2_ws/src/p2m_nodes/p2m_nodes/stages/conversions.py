@@ -4,7 +4,7 @@ Pure functions (no node, no model), tested without a running ROS graph.
 
 Numeric sequences are assigned as ``array.array`` built from the bytes of a
 contiguous numpy array (0.03 ms for 20k floats, against 2.5 ms for assigning
-the numpy array itself; /work/shared/ros2-from-pypi.md) and read back with
+the numpy array itself; docs/ros2-from-pypi.md) and read back with
 ``np.frombuffer`` (no copy; the views are read-only).
 
 Units and frames follow docs/design-contracts.md: pixels for 2D keypoints,

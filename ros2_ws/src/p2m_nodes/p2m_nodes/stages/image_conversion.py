@@ -3,7 +3,7 @@
 On a real ROS 2 install the C++-backed ``cv_bridge`` is used for the conversion
 to RGB (:func:`image_to_rgb8`); the pip-only environment has no working one
 (the PyPI ``cv-bridge`` port breaks on numpy 2 / OpenCV 5 and ignores ``step``:
-/work/shared/ros2-from-pypi.md), so this module converts itself.
+docs/ros2-from-pypi.md), so this module converts itself.
 
 Supported encodings (``sensor_msgs/image_encodings``): rgb8, bgr8, rgba8, bgra8,
 mono8 (8-bit, so byte order does not matter) and mono16 (``is_bigendian`` read).

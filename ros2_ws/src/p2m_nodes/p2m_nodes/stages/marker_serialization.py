@@ -2,7 +2,7 @@
 
 A TRIANGLE_LIST of a 13.7k-vertex, 27k-face body is 82k ``geometry_msgs/Point``
 objects: about 230 ms to build and serialize in rclpy
-(/work/shared/ros2-from-pypi.md). ``rclpy`` publishers also accept a message
+(docs/ros2-from-pypi.md). ``rclpy`` publishers also accept a message
 already serialized to CDR bytes, so this module writes those bytes directly:
 the points are ``vertices[faces]`` as little-endian float64, one ``tobytes``.
 
