@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,13 +16,16 @@ from p2m_model.body.skeletons import COCO17_JOINT_NAMES  # noqa: E402
 SOURCE = """
 import sys
 from p2m_nodes.sources.camera_source import main
-sys.exit(main(["--ros-args", "-p", "static_image_mode:=true"]))
+# Frames come 1 s apart: tracks must outlive that gap.
+sys.exit(main(["--ros-args", "-p", "static_image_mode:=true", "-p", "track_max_unseen_s:=5.0"]))
 """
 
-# Publishes astronaut.png as rgb8, bgr8 (padded rows), an unsupported encoding, and mono8
-# (camera.png), one at a time, waiting for each answer; prints what came back.
+# Publishes astronaut.png as rgb8, bgr8 (padded rows), an unsupported encoding, mono8
+# (camera.png), then OpenCV's two-person basketball2.png three times, one at a time, waiting
+# for each answer; prints what came back.
 CAMERA = """
-import array, json, time
+import array, json, sys, time
+import skimage.io
 import numpy as np, skimage.data
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
@@ -66,8 +70,9 @@ padded_bgr.step += 8
 unsupported = array_to_image(camera, "mono8")
 unsupported.encoding = "yuv422"
 rejected = lambda: any(int(d.get("rejected_unsupported_encoding", 0)) for d in diagnostics)
+basketball = skimage.io.imread(sys.argv[1])
 frames = [(array_to_image(astronaut, "rgb8"), 1), (padded_bgr, 1), (unsupported, 0),
-          (array_to_image(camera, "mono8"), 1)]
+          (array_to_image(camera, "mono8"), 1)] + [(array_to_image(basketball, "mono8"), 1)] * 3
 for index, (image, answers) in enumerate(frames):
     image.header = Header(frame_id="camera_optical_frame")
     image.header.stamp.sec, image.header.stamp.nanosec = 1000 + index, 123
@@ -84,11 +89,12 @@ rclpy.shutdown()
 """
 
 JOINT = {name: index for index, name in enumerate(COCO17_JOINT_NAMES)}
+BASKETBALL = Path(__file__).resolve().parents[1] / "data" / "photos" / "opencv_basketball2.png"
 
 
 def test_camera_source_publishes_keypoints_with_the_image_header(spawn_python) -> None:
     source = spawn_python(SOURCE)
-    probe = spawn_python(CAMERA)
+    probe = spawn_python(CAMERA, str(BASKETBALL))
     out, _ = probe.communicate(timeout=300)
     assert probe.returncode == 0, probe.stderr_path.read_text()
     assert source.poll() is None, source.stderr_path.read_text()
@@ -97,11 +103,14 @@ def test_camera_source_publishes_keypoints_with_the_image_header(spawn_python) -
     # The unsupported frame (stamp 1002) has no answer; every other frame has one or more
     # (a best-effort resend can be answered twice), all with the image's own header.
     stamps = {tuple(message["stamp"]) for message in received}
-    assert stamps == {(1000, 123), (1001, 123), (1003, 123)}, source.stderr_path.read_text()
+    assert stamps == {(1000, 123), (1001, 123), (1003, 123), (1004, 123), (1005, 123), (1006, 123)}, \
+        source.stderr_path.read_text()
+    basketball = [message for message in received if message["stamp"][0] >= 1004]
+    received = [message for message in received if message["stamp"][0] < 1004]
     for message in received:
         assert message["frame_id"] == "camera_optical_frame"
         assert message["size"] == [512, 512]
-        assert message["ids"] == [-1]
+        assert len(message["ids"]) == 1 and message["ids"][0] >= 0
         points = np.array(message["keypoints"][0]).reshape(17, 2)
         scores = np.array(message["scores"][0])
         assert scores[JOINT["nose"]] > 0.8
@@ -109,5 +118,12 @@ def test_camera_source_publishes_keypoints_with_the_image_header(spawn_python) -
     by_stamp = {tuple(m["stamp"]): np.array(m["keypoints"][0]) for m in received}
     # rgb8 and padded bgr8 of the same photograph give the same detection.
     np.testing.assert_allclose(by_stamp[(1000, 123)], by_stamp[(1001, 123)], atol=1.0)
+    # The astronaut twice, one second apart: one track, one id.
+    assert {tuple(m["ids"]) for m in received if m["stamp"][0] in (1000, 1001)} == {(0,)}
+    # Both players of the real photo, under the same two ids in every frame.
+    for message in basketball:
+        assert message["size"] == [640, 480]
+        assert len(message["ids"]) == 2
+    assert len({tuple(sorted(m["ids"])) for m in basketball}) == 1
     assert "unsupported encoding 'yuv422'" in source.stderr_path.read_text()
     assert int(result["diagnostics"][0]["rejected_unsupported_encoding"]) >= 1

@@ -1,13 +1,16 @@
-"""camera_source: 2D keypoints from camera images with MediaPipe Pose.
+"""camera_source: 2D keypoints of several people from camera images, with track ids.
 
 Subscribes ``camera/image_raw`` (sensor_msgs/Image), runs
-:class:`p2m_model.inputs.keypoint_detection.MediaPipePoseDetector` and publishes
-``keypoints_2d`` (Keypoints2DArray, coco17, reliable depth 10) with the IMAGE's
-header (never restamped) and the image's width/height. The image carries its
-own size, so ``camera/camera_info`` is not needed here.
+:class:`p2m_model.inputs.keypoint_detection.MultiPersonPoseDetector` (MediaPipe Tasks
+PoseLandmarker, up to ``max_people`` people) and publishes ``keypoints_2d``
+(Keypoints2DArray, coco17, reliable depth 10) with the IMAGE's header (never restamped)
+and the image's width/height. The image carries its own size, so ``camera/camera_info``
+is not needed here.
 
-- One person at most (legacy MediaPipe Pose), person_id -1 (untracked); an
-  image without a person gives an empty ``people`` list (a valid frame).
+- person_id: a track id from :class:`p2m_model.tracking.tracker.PoseTracker` (OKS with a
+  constant-velocity prediction, on the header stamps): stable while a person stays in
+  view, kept through occlusions up to ``track_max_unseen_s``, never reused. An image
+  without people gives an empty ``people`` list (a valid frame).
 - Encodings: rgb8, bgr8, rgba8, bgra8, mono8, mono16 (p2m_nodes.stages.image_conversion;
   ROS's cv_bridge when installed). Others are skipped with a throttled warning
   naming the encoding and counted as ``rejected_unsupported_encoding`` on /diagnostics;
@@ -17,9 +20,10 @@ own size, so ``camera/camera_info`` is not needed here.
   older frames are dropped by the middleware; the output rate is what the
   detector sustains, never a growing backlog.
 
-Parameters (read-only, set at start; see MediaPipePoseConfig):
-``static_image_mode`` (bool, false = track across frames), ``min_detection_confidence``,
-``min_tracking_confidence`` (floats in [0, 1]), ``smooth_landmarks`` (bool).
+Parameters (read-only, set at start; see MultiPersonPoseConfig and TrackerConfig):
+``max_people`` (1..16), ``static_image_mode`` (bool, false = follow people across frames),
+``min_detection_confidence``, ``min_presence_confidence``, ``min_tracking_confidence``
+(floats in [0, 1]), ``track_min_similarity`` (OKS in [0, 1]), ``track_max_unseen_s`` (s).
 """
 from __future__ import annotations
 
@@ -28,7 +32,8 @@ import sys
 from rclpy.node import Node
 from sensor_msgs.msg import Image
 
-from p2m_model.inputs.keypoint_detection import MediaPipePoseConfig, MediaPipePoseDetector
+from p2m_model.inputs.keypoint_detection import MAX_PEOPLE, MultiPersonPoseConfig, MultiPersonPoseDetector
+from p2m_model.tracking.tracker import PoseTracker, TrackerConfig
 from p2m_msgs.msg import Keypoints2DArray
 from p2m_nodes.runtime.node_support import (
     NodeHealth,
@@ -47,14 +52,23 @@ UNSUPPORTED_ENCODING = "unsupported_encoding"
 MALFORMED_IMAGE = "malformed_image"
 
 PARAMETERS = (
-    ParameterSpec("static_image_mode", False, "Detect the person in every image independently "
-                  "(unrelated images) instead of tracking across frames (video).", read_only=True),
+    ParameterSpec("max_people", MAX_PEOPLE, f"Most people detected per image, 1..{MAX_PEOPLE}.",
+                  lambda value: None if 1 <= value <= MAX_PEOPLE else f"must be in 1..{MAX_PEOPLE}",
+                  read_only=True),
+    ParameterSpec("static_image_mode", False, "Detect the people in every image independently "
+                  "(unrelated images) instead of following them across frames (video).", read_only=True),
     ParameterSpec("min_detection_confidence", 0.5, "MediaPipe person-detection threshold in [0, 1].",
                   in_unit_interval, read_only=True),
-    ParameterSpec("min_tracking_confidence", 0.5, "Below this MediaPipe re-detects instead of "
-                  "tracking, in [0, 1].", in_unit_interval, read_only=True),
-    ParameterSpec("smooth_landmarks", True, "Temporal filtering of the landmarks (video mode).",
+    ParameterSpec("min_presence_confidence", 0.5, "MediaPipe drops a person whose landmark "
+                  "presence is below this, in [0, 1].", in_unit_interval, read_only=True),
+    ParameterSpec("min_tracking_confidence", 0.5, "Below this MediaPipe re-detects a followed "
+                  "person, in [0, 1].", in_unit_interval, read_only=True),
+    ParameterSpec("track_min_similarity", TrackerConfig.min_similarity, "Least keypoint "
+                  "similarity (OKS, [0, 1]) for a detection to keep a track's id.", in_unit_interval,
                   read_only=True),
+    ParameterSpec("track_max_unseen_s", TrackerConfig.max_unseen_s, "A person unseen for longer "
+                  "gets a new id when seen again, seconds.",
+                  lambda value: None if value >= 0 else "must be >= 0", read_only=True),
 )
 
 
@@ -64,11 +78,14 @@ class CameraSourceNode(Node):
     def __init__(self) -> None:
         super().__init__("camera_source")
         parameters = ParameterTable(self, PARAMETERS)
-        self.detector = MediaPipePoseDetector(MediaPipePoseConfig(
-            static_image_mode=parameters["static_image_mode"],
+        self.detector = MultiPersonPoseDetector(MultiPersonPoseConfig(
+            max_people=parameters["max_people"],
+            video_mode=not parameters["static_image_mode"],
             min_detection_confidence=parameters["min_detection_confidence"],
-            min_tracking_confidence=parameters["min_tracking_confidence"],
-            smooth_landmarks=parameters["smooth_landmarks"]))
+            min_presence_confidence=parameters["min_presence_confidence"],
+            min_tracking_confidence=parameters["min_tracking_confidence"]))
+        self.tracker = PoseTracker(TrackerConfig(min_similarity=parameters["track_min_similarity"],
+                                                 max_unseen_s=parameters["track_max_unseen_s"]))
         self.to_rgb = ImageToRgb()
         self.health = NodeHealth(self)
         self.publisher = self.create_publisher(Keypoints2DArray, "keypoints_2d", STREAM_QOS)
@@ -90,13 +107,15 @@ class CameraSourceNode(Node):
             stats.item_rejected(self.health.now_s(), MALFORMED_IMAGE)
             self.health.warn(MALFORMED_IMAGE, f"image skipped: {error}")
             return
+        stamp_s = stamp_seconds(msg.header.stamp)
         try:
-            keypoints, scores = self.detector.detect(rgb)
+            keypoints, scores = self.detector.detect(rgb, stamp_s)
         except Exception as error:  # a detector failure skips the frame, the node goes on
             self.health.failed(error)
             return
+        person_ids = self.tracker.update(keypoints, scores, stamp_s)
         self.publisher.publish(keypoints_array_to_msg(msg.header, (msg.width, msg.height),
-                                                      keypoints, scores))
+                                                      keypoints, scores, person_ids.tolist()))
         stats.frame_published(self.health.now_s())
 
     def destroy_node(self) -> None:
