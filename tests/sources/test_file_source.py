@@ -115,3 +115,29 @@ def test_frame_image_sizes() -> None:
     assert frame_image_sizes([with_size], (0, 0), "f") == [(10, 20)]
     with pytest.raises(ValueError, match="f gives no image size"):
         frame_image_sizes([without], (30, 0), "f")
+
+
+def test_untracked_people_get_stable_track_ids(spawn_python, tmp_path: Path) -> None:
+    """The COCO example without its track_ids, people listed in a shuffled order: the source's
+    tracker gives each walker one id over the whole file."""
+    results = json.loads((EXAMPLES / "walking_two_people_coco.json").read_text())
+    rng = np.random.default_rng(0)
+    by_image: dict[int, list[dict]] = {}
+    for result in results:
+        by_image.setdefault(result["image_id"], []).append(result)
+    shuffled = [person for image_id in sorted(by_image) for person in rng.permutation(by_image[image_id])]
+    truth = [[person["track_id"] for person in by_image_people]
+             for by_image_people in ([p for p in shuffled if p["image_id"] == i] for i in sorted(by_image))]
+    path = tmp_path / "untracked.json"
+    path.write_text(json.dumps([{key: value for key, value in person.items() if key != "track_id"}
+                                for person in shuffled]))
+    source = spawn_python(SOURCE, str(path), "-p", "image_width:=640", "-p", "image_height:=480")
+    probe = spawn_python(SUBSCRIBER, str(len(truth)), "30")
+    out, _ = probe.communicate(timeout=60)
+    assert source.wait(timeout=30) == 0, source.stderr_path.read_text()
+    received = json.loads(out)
+    assert len(received) == len(truth)
+    pairs = {(t, i) for message, ids in zip(received, truth) for t, i in zip(ids, message["ids"])}
+    assert all(i >= 0 for _, i in pairs)
+    # One published id per walker and one walker per id: no switch anywhere in the file.
+    assert len(pairs) == len({t for t, _ in pairs}) == len({i for _, i in pairs})

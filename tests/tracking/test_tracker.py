@@ -87,6 +87,8 @@ def test_bad_shapes_are_refused() -> None:
         PoseTracker().update(np.zeros((1, 17, 3)), np.zeros((1, 17)), 0.0)
     with pytest.raises(ValueError):
         TrackerConfig(min_similarity=1.5)
+    with pytest.raises(ValueError, match="oks_sigma_scale"):
+        TrackerConfig(oks_sigma_scale=0.0)
 
 
 def crossing_sequence(seed: int, frames: int, rate_hz: float = 30.0):

@@ -6,9 +6,11 @@ Each frame's people (COCO-17 keypoints and scores) are matched to the live track
    keypoints and its smoothed velocity (pixels/s, one per joint).
 2. Similarity = object keypoint similarity (OKS, the COCO keypoint metric) between
    prediction and detection over the joints confident in both:
-   ``OKS = mean_j exp(-d_j^2 / (2 s^2 k_j^2))``, with the scale ``s^2`` half the squared
+   ``OKS = mean_j exp(-d_j^2 / (2 s^2 (c k_j)^2))``, with the scale ``s^2`` half the squared
    diagonal of the track's keypoint box (the area of a square of that diagonal: unlike
-   width x height it does not vanish for a side view or a thin pose).
+   width x height it does not vanish for a side view or a thin pose) and COCO's constants
+   ``k_j`` widened by ``c = oks_sigma_scale``: COCO's measure how far annotators disagree,
+   while a person moves further than that between frames (and detections jitter more).
 3. One-to-one assignment maximizing the summed similarity (Hungarian, scipy); pairs
    below ``min_similarity`` stay unmatched.
 4. Unmatched detections start new tracks (new ids, counting up from 0, never reused);
@@ -42,6 +44,7 @@ class TrackerConfig:
         velocity_smoothing: weight in (0, 1] of the newest velocity measurement.
         max_prediction_s: the motion prediction is not extrapolated further than this,
             seconds (a long-unseen person is looked for near where they were).
+        oks_sigma_scale: factor on COCO's OKS constants (> 0).
     """
 
     min_similarity: float = 0.2
@@ -49,12 +52,15 @@ class TrackerConfig:
     min_keypoint_score: float = 0.3
     velocity_smoothing: float = 0.5
     max_prediction_s: float = 0.3
+    oks_sigma_scale: float = 2.0
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.min_similarity <= 1.0:
             raise ValueError(f"min_similarity must be in [0, 1], got {self.min_similarity}")
         if self.max_unseen_s < 0 or self.max_prediction_s < 0:
             raise ValueError(f"max_unseen_s and max_prediction_s must be >= 0, got {self}")
+        if self.oks_sigma_scale <= 0:
+            raise ValueError(f"oks_sigma_scale must be > 0, got {self.oks_sigma_scale}")
         if not 0.0 < self.velocity_smoothing <= 1.0:
             raise ValueError(f"velocity_smoothing must be in (0, 1], got {self.velocity_smoothing}")
 
@@ -111,12 +117,13 @@ class PoseTracker:
 
     Args:
         config: matching settings.
-        sigmas: (J,) OKS constants of the skeleton (COCO-17 by default).
+        sigmas: (J,) OKS constants of the skeleton (COCO-17 by default), before
+            ``config.oks_sigma_scale``.
     """
 
     def __init__(self, config: TrackerConfig | None = None, sigmas: np.ndarray = COCO17_OKS_SIGMAS) -> None:
         self.config = config or TrackerConfig()
-        self.sigmas = np.asarray(sigmas, dtype=np.float64)
+        self.sigmas = np.asarray(sigmas, dtype=np.float64) * self.config.oks_sigma_scale
         self.tracks: list[Track] = []
         self._next_id = 0
         self._last_time_s: float | None = None

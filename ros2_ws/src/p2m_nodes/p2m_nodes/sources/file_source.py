@@ -18,6 +18,10 @@ Parameters (read-only, set at start):
   publish time.
 - ``wait_for_subscribers`` (int >= 0, default 0): publish nothing until this
   many subscribers are matched (so a script or test loses no frame to discovery).
+- ``track_people`` (bool, default true): COCO-17 frames whose people are all untracked
+  (person_id -1, e.g. COCO results) get track ids from
+  :class:`p2m_model.tracking.tracker.PoseTracker`, on the file's stamps when it has them,
+  else on frame index / ``rate_hz``; ids the file gives are published unchanged.
 
 At the end of the file without ``loop`` the node waits END_LINGER_S (so
 reliable subscribers get the last frames), logs, and exits with code 0.
@@ -26,12 +30,14 @@ from __future__ import annotations
 
 import sys
 
+import numpy as np
 import rclpy
 from rclpy.node import Node
 from rclpy.task import Future
 from std_msgs.msg import Header
 
 from p2m_model.inputs.keypoint_files import KeypointFrame, read_keypoint_file
+from p2m_model.tracking.tracker import PoseTracker
 from p2m_msgs.msg import Keypoints2DArray
 from p2m_nodes.runtime.node_support import ParameterSpec, ParameterTable, positive, run_node
 from p2m_nodes.runtime.qos import STREAM_QOS
@@ -61,7 +67,10 @@ PARAMETERS = (
                   "instead of the publish time.", read_only=True),
     ParameterSpec("wait_for_subscribers", 0, "Publish nothing until this many subscribers "
                   "match.", _non_negative, read_only=True),
+    ParameterSpec("track_people", True, "Give untracked people (person_id -1) of COCO-17 frames "
+                  "track ids.", read_only=True),
 )
+TRACKED_SKELETON = "coco17"  # the tracker's keypoint similarity constants are COCO-17's
 
 
 def frame_image_sizes(frames: list[KeypointFrame], default_size: tuple[int, int],
@@ -97,6 +106,7 @@ class FileSourceNode(Node):
         self.image_sizes = frame_image_sizes(
             self.frames, (self.parameters["image_width"], self.parameters["image_height"]), path)
         self.finished = Future()
+        self.tracker = PoseTracker() if self.parameters["track_people"] else None
         self.next_index = 0
         self.published = 0
         self.publisher = self.create_publisher(Keypoints2DArray, "keypoints_2d", STREAM_QOS)
@@ -119,11 +129,19 @@ class FileSourceNode(Node):
             header.stamp = self.get_clock().now().to_msg()
         return header
 
+    def _person_ids(self, frame: KeypointFrame) -> list[int]:
+        """The file's ids, or the tracker's when every person of a COCO-17 frame is untracked."""
+        if (self.tracker is None or frame.skeleton != TRACKED_SKELETON or not frame.num_people
+                or np.any(frame.person_ids >= 0)):
+            return frame.person_ids.tolist()
+        time_s = frame.stamp_s if frame.stamp_s is not None else self.published / self.parameters["rate_hz"]
+        return self.tracker.update(frame.keypoints, frame.scores, time_s).tolist()
+
     def _publish_next(self) -> None:
         frame = self.frames[self.next_index]
         self.publisher.publish(keypoints_array_to_msg(
             self._header(frame), self.image_sizes[self.next_index], frame.keypoints, frame.scores,
-            frame.person_ids.tolist(), skeleton=frame.skeleton))
+            self._person_ids(frame), skeleton=frame.skeleton))
         self.published += 1
         self.next_index += 1
         if self.next_index < len(self.frames):
