@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -10,7 +11,7 @@ from typing import Any
 
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
-from rcl_interfaces.msg import ParameterDescriptor, SetParametersResult
+from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor, SetParametersResult
 from rclpy.exceptions import InvalidParameterValueException
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
@@ -34,6 +35,8 @@ class ParameterSpec:
     Attributes:
         check: returns why a value is invalid, or None when it is fine.
         read_only: set at start only (model files, device).
+        bounds: (lowest, highest) allowed value, both included, of an int or float
+            parameter; shown in the descriptor (``ros2 param describe``) and checked.
     """
 
     name: str
@@ -41,6 +44,23 @@ class ParameterSpec:
     description: str
     check: Callable[[Any], str | None] = lambda value: None
     read_only: bool = False
+    bounds: tuple[float, float] | None = None
+
+    def problem(self, value: Any) -> str | None:
+        """Why ``value`` is not allowed, or None."""
+        if self.bounds is not None and not self.bounds[0] <= value <= self.bounds[1]:
+            return f"must be in [{self.bounds[0]}, {self.bounds[1]}]"
+        return self.check(value)
+
+    def descriptor(self) -> ParameterDescriptor:
+        descriptor = ParameterDescriptor(description=self.description, read_only=self.read_only)
+        if self.bounds is not None and isinstance(self.default, int):
+            descriptor.integer_range = [IntegerRange(from_value=int(self.bounds[0]),
+                                                     to_value=int(self.bounds[1]), step=1)]
+        elif self.bounds is not None:
+            descriptor.floating_point_range = [FloatingPointRange(
+                from_value=float(self.bounds[0]), to_value=float(self.bounds[1]), step=0.0)]
+        return descriptor
 
 
 def positive(value: float) -> str | None:
@@ -79,8 +99,7 @@ class ParameterTable:
         self._declaring = True
         node.add_on_set_parameters_callback(self._on_set)
         for spec in self._specs.values():
-            descriptor = ParameterDescriptor(description=spec.description, read_only=spec.read_only)
-            self._values[spec.name] = node.declare_parameter(spec.name, spec.default, descriptor).value
+            self._values[spec.name] = node.declare_parameter(spec.name, spec.default, spec.descriptor()).value
         self._declaring = False
 
     def __getitem__(self, name: str) -> Any:
@@ -92,7 +111,7 @@ class ParameterTable:
             spec = self._specs.get(parameter.name)
             if spec is None:
                 continue
-            problem = spec.check(parameter.value)
+            problem = spec.problem(parameter.value)
             if problem:
                 problems.append(f"{parameter.name}={parameter.value!r}: {problem}")
         if problems:
@@ -251,8 +270,9 @@ def init_ros(args: list[str] | None = None) -> None:
 
 
 def run_node(node_factory: Callable[[], Node], args: list[str] | None = None,
-             spin: Callable[[Node], None] = rclpy.spin) -> int:
-    """rclpy.init, build the node, ``spin`` it until it returns, Ctrl-C or shutdown; the exit code.
+             spin: Callable[[Node], int | None] = rclpy.spin) -> int:
+    """How every p2m process runs its node: rclpy.init, build the node, ``spin`` it until it
+    returns, Ctrl-C or shutdown, then destroy it and shut rclpy down; the exit code.
 
     The process keeps freed large blocks for reuse (p2m_model.allocator_tuning):
     model temporaries and multi-MB messages would otherwise page-fault in anew on
@@ -260,25 +280,58 @@ def run_node(node_factory: Callable[[], Node], args: list[str] | None = None,
 
     Startup errors that name a bad input (missing checkpoint, unwritable output
     path, invalid parameter) are printed as one line and give exit code 1
-    instead of a traceback.
+    instead of a traceback. Once shutdown begins, further SIGINTs are ignored
+    (:func:`shut_down`); an exception that escapes ``spin`` after a signal shut
+    rclpy down counts as a clean stop (exit code 0).
 
     Args:
-        spin: runs the node; the default spins until shutdown, a source that
-            ends (file_source) passes one that returns when it is done.
+        node_factory: builds the node (after rclpy.init).
+        args: ROS arguments for rclpy.init; None = the process's command line.
+        spin: runs the node; its return value is the exit code (None = 0). The default
+            spins until shutdown; a node that ends on its own (file_source, bag_replay,
+            the evaluator) passes one that returns when it is done.
     """
     reuse_freed_memory()
     init_ros(args)
     node = None
     try:
         node = node_factory()
-        spin(node)
+        return spin(node) or 0
     except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    except (OSError, ValueError, InvalidParameterValueException) as error:
-        print(f"{type(error).__name__}: {error}", file=sys.stderr)
-        return 1
+        return 0
+    except Exception as error:
+        if not rclpy.ok():
+            # rclpy's signal handler shuts the context down from its own thread, under a
+            # callback that may be publishing: what that callback raises is part of the stop.
+            return 0
+        if isinstance(error, (OSError, ValueError, InvalidParameterValueException)):
+            print(f"{type(error).__name__}: {error}", file=sys.stderr)
+            return 1
+        raise
     finally:
-        if node is not None:
-            node.destroy_node()
-        rclpy.try_shutdown()
-    return 0
+        shut_down(node)
+
+
+def _ignore_sigint() -> None:
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except KeyboardInterrupt:
+        pass  # a SIGINT that arrived just before: SIGINT is ignored now all the same
+
+
+def shut_down(node: Node | None) -> None:
+    """Destroy ``node`` (when built) and shut rclpy down, ignoring SIGINT from here on.
+
+    ``ros2 launch`` forwards Ctrl-C to its nodes while the terminal (or ``timeout``)
+    sends it to the whole process group as well, so a node gets two: the second one
+    must not cut ``destroy_node`` short with a KeyboardInterrupt (a node that writes a
+    bag or a report there would leave it half done). SIGTERM and SIGKILL still end
+    a shutdown that hangs.
+    """
+    _ignore_sigint()
+    if node is not None:
+        node.destroy_node()
+    # Uninstalls rclpy's signal handlers (left installed, their thread can hold up the
+    # interpreter's exit) and puts back the SIGINT handler found at rclpy.init.
+    rclpy.try_shutdown()
+    _ignore_sigint()
