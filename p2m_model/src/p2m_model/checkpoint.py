@@ -14,6 +14,7 @@ from safetensors.torch import load_file, save_file
 from p2m_model.atomic_files import write_atomically
 from p2m_model.config import Pose2MeshConfig
 from p2m_model.nn.cascade import Pose2MeshNet
+from p2m_model.nn.posenet import PoseNet
 
 CHECKPOINT_FORMAT_VERSION = "1"
 _FORMAT_KEY = "p2m_format_version"
@@ -110,3 +111,43 @@ def load_checkpoint(path: str | os.PathLike, asset: Any,
     except Exception as error:
         raise ValueError(f"{path}: weights do not match its config: {error}") from error
     return model.to(device).eval()
+
+
+POSENET_PREFIX = "posenet."
+
+
+def save_posenet_checkpoint(path: str | os.PathLike, posenet: torch.nn.Module, config: Pose2MeshConfig,
+                            asset_version: str) -> Path:
+    """Write PoseNet alone (the cascade's first stage, trained before MeshNet), atomically.
+
+    The file has the cascade's format: ``config`` is the whole cascade's (its ``posenet``,
+    ``normalization`` and ``skeleton`` apply), the weights carry the cascade's ``posenet.``
+    prefix, so :func:`load_posenet_checkpoint` reads it and MeshNet training starts from it.
+    """
+    path = Path(path)
+    state = {POSENET_PREFIX + name: tensor.detach().cpu().contiguous() for name, tensor in posenet.state_dict().items()}
+    metadata = {
+        _FORMAT_KEY: CHECKPOINT_FORMAT_VERSION,
+        _CONFIG_KEY: json.dumps(config.to_dict()),
+        _ASSET_KEY: asset_version,
+    }
+    return write_atomically(path, lambda temp: save_file(state, temp, metadata=metadata))
+
+
+def load_posenet_checkpoint(path: str | os.PathLike, device: str | torch.device = "cpu"
+                            ) -> tuple[PoseNet, CheckpointInfo]:
+    """PoseNet from a PoseNet-only or a whole-cascade checkpoint, in eval mode.
+
+    Raises:
+        FileNotFoundError: ``path`` does not exist.
+        ValueError: corrupt file, or weights that do not fit the stored PoseNet config.
+    """
+    info = read_checkpoint_info(path)
+    posenet = PoseNet(info.config.posenet)
+    weights = {name[len(POSENET_PREFIX):]: tensor for name, tensor in load_file(str(path)).items()
+               if name.startswith(POSENET_PREFIX)}
+    try:
+        posenet.load_state_dict(weights)
+    except Exception as error:
+        raise ValueError(f"{path}: PoseNet weights do not match its config: {error}") from error
+    return posenet.to(device).eval(), info

@@ -10,6 +10,7 @@ from p2m_model.nn.pose_normalization import PoseNormalizationConfig
 MESHNET_VARIANTS = ("coarse_to_fine", "direct_upsampling", "fc_to_vertices")
 # What MeshNet sees per joint (Pose2Mesh Table 4 ablates the cascade's input).
 MESHNET_INPUTS = {"2d": 2, "3d": 3, "2d+3d": 5}
+ROOT_RAY_MODES = ("none", "input", "aligned")
 
 
 @dataclass
@@ -21,12 +22,22 @@ class PoseNetConfig:
         width: hidden units (the release uses 4096; 1024 is ~16x fewer weights).
         num_blocks: residual blocks of two Linear-BN-ReLU-Dropout layers.
         dropout: dropout probability.
+        root_ray: how PoseNet learns the viewing direction, which the scale- and position-free
+            input normalization removes: "none" (the release: every person as if seen straight
+            on), "input" (the root's ray from the camera, (x/z, y/z), is a PoseNet input), or
+            "aligned" (PoseNet predicts in a frame whose z axis is the root's ray; the output is
+            rotated back to the camera frame).
     """
 
     num_joints: int = 17
     width: int = 1024
     num_blocks: int = 2
     dropout: float = 0.5
+    root_ray: str = "none"
+
+    def __post_init__(self) -> None:
+        if self.root_ray not in ROOT_RAY_MODES:
+            raise ValueError(f"unknown posenet root_ray {self.root_ray!r}; known: {ROOT_RAY_MODES}")
 
 
 @dataclass

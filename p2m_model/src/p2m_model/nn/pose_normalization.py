@@ -90,3 +90,29 @@ def normalize_keypoints(keypoints: torch.Tensor, scores: torch.Tensor,
     var = (((crop_units - mean) * m) ** 2).sum(dim=1, keepdim=True) / count
     std = var.sqrt().clamp_min(config.eps)
     return (crop_units - mean) / std * m
+
+
+def root_ray(keypoints: torch.Tensor, scores: torch.Tensor, focal_px: torch.Tensor,
+             principal_point_px: torch.Tensor, pelvis_joints: tuple[int, int],
+             config: PoseNormalizationConfig) -> torch.Tensor:
+    """The viewing ray of each person's root, which normalization removes from the 2D input.
+
+    The root's pixel is the mid-point of the two hips when both are confident, else the
+    centre of the crop box of the confident joints (:func:`crop_box`).
+
+    Args:
+        keypoints: (B, J, 2) pixels; scores: (B, J) confidences.
+        focal_px: (B,) focal lengths (fx = fy), pixels.
+        principal_point_px: (B, 2) pixels.
+        pelvis_joints: the indices of the two hips in the joint set.
+        config: the confidence threshold and box scale.
+
+    Returns:
+        (B, 2) rays (x/z, y/z) in the camera frame.
+    """
+    mask = confident_mask(scores, config.score_threshold)
+    box_centre = crop_box(keypoints, mask, config.box_scale)[:, :2]
+    hips = list(pelvis_joints)
+    both_hips = mask[:, hips].all(dim=1, keepdim=True)
+    root_px = torch.where(both_hips, keypoints[:, hips].mean(dim=1), box_centre)
+    return (root_px - principal_point_px) / focal_px[:, None]

@@ -171,7 +171,7 @@ def read_history(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
 
 
-def _append_history(output: Path, record: dict[str, Any]) -> None:
+def append_history(output: Path, record: dict[str, Any]) -> None:
     with open(output / HISTORY_NAME, "a") as history:
         history.write(json.dumps(record) + "\n")
 
@@ -236,7 +236,7 @@ class _EndlessBatches:
             epoch, offset = epoch + 1, 0
 
 
-def _seed_everything(seed: int) -> None:
+def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
@@ -290,7 +290,7 @@ def train(config: TrainingConfig, output_dir: str | os.PathLike, asset: Any,
         torch.cuda.set_device(device)
     if config.threads > 0:
         torch.set_num_threads(config.threads)
-    _seed_everything(config.seed + dist.rank)
+    seed_everything(config.seed + dist.rank)
 
     model = Pose2MeshNet(config.model, asset.hierarchy).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.optim.lr,
@@ -314,7 +314,7 @@ def train(config: TrainingConfig, output_dir: str | os.PathLike, asset: Any,
             config_path.write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
         if previous is not None and previous != config.to_dict():
             # e.g. --steps raised on resume: the history says from which step it applies.
-            _append_history(output, {"step": step,
+            append_history(output, {"step": step,
                                      "config_changed": changed_settings(previous, config.to_dict())})
     trained = model
     if dist.world_size > 1:
@@ -339,7 +339,7 @@ def train(config: TrainingConfig, output_dir: str | os.PathLike, asset: Any,
         write_atomically(state_path, lambda temp: torch.save(state, temp))
 
     def log(record: dict[str, Any]) -> None:
-        _append_history(output, record)
+        append_history(output, record)
 
     last_validation: dict[str, Any] = {}
     bar = tqdm(total=config.optim.steps, initial=step, desc="train", unit="step",

@@ -1,0 +1,291 @@
+"""Stage 1 of the cascade, as the Pose2Mesh release trains it: PoseNet alone, on a pose bank.
+
+    python -m p2m_model.training.posenet_stage --config p2m_model/configs/posenet.yaml --output runs/posenet
+    python -m p2m_model.training.posenet_stage --config ... --output runs/posenet --resume [--steps N]
+
+Every sample is a bank body seen through a new random camera and detector
+(:class:`~p2m_model.synthesis.view_sampler.StreamingViews`), so no view repeats. A run lives in
+one output directory, like a cascade run (:mod:`p2m_model.training.loop`): ``config.yaml``,
+``state.pt`` (resumable, atomic), ``posenet.safetensors`` (latest weights), ``best.safetensors``
+(lowest validation PA-MPJPE) and ``history.jsonl`` (every record carries ``samples``, the
+number of training samples seen, for learning curves).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import math
+import os
+import random
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import yaml
+from tqdm import tqdm
+
+from p2m_model.atomic_files import write_atomically
+from p2m_model.body.skeletons import COCO17_PELVIS_JOINTS
+from p2m_model.checkpoint import save_posenet_checkpoint
+from p2m_model.config import Pose2MeshConfig, check_keys, section_from_dict
+from p2m_model.evaluation.posenet_scoring import score_posenet
+from p2m_model.nn.pose_normalization import normalize_keypoints, root_ray
+from p2m_model.nn.posenet import PoseNet
+from p2m_model.predictor import resolve_device
+from p2m_model.synthesis.pose_bank import PoseBank
+from p2m_model.synthesis.view_sampler import StreamingViews, ViewBatch, ViewConfig, fixed_views
+from p2m_model.training.loop import (
+    CONFIG_NAME,
+    HISTORY_NAME,
+    STATE_NAME,
+    OptimConfig,
+    append_history,
+    changed_settings,
+    learning_rate_factor,
+    seed_everything,
+)
+
+LATEST_NAME = "posenet.safetensors"
+BEST_NAME = "best.safetensors"
+
+
+@dataclass
+class BankConfig:
+    """The pose banks (:mod:`p2m_model.synthesis.build_pose_bank`); relative paths are resolved
+    against the config file's folder.
+
+    Attributes:
+        train: training bank files (merged).
+        val: validation bank file.
+        val_samples: validation bodies scored at each validation (fixed views).
+    """
+
+    train: list[str] = field(default_factory=lambda: ["../../data/pose-bank/train.npz"])
+    val: str = "../../data/pose-bank/val.npz"
+    val_samples: int = 3000
+
+
+@dataclass
+class PoseNetStageConfig:
+    """A PoseNet training run.
+
+    Attributes:
+        model: the cascade's configuration (its ``posenet``, ``normalization`` and
+            ``skeleton`` are trained here).
+        banks: the pose banks.
+        optim: optimizer and schedule (``steps`` of ``batch_size`` samples).
+        asset_version: body-model asset the banks' joints were regressed with.
+        seed: seeds initialization, the sample order and the views.
+        device: "auto" (CUDA when available), "cpu", ...
+        threads: torch intra-op threads on CPU (0 = torch's default).
+        log_every, validate_every, checkpoint_every: in steps.
+    """
+
+    model: Pose2MeshConfig = field(default_factory=Pose2MeshConfig)
+    banks: BankConfig = field(default_factory=BankConfig)
+    optim: OptimConfig = field(default_factory=lambda: OptimConfig(batch_size=256, steps=80_000, warmup_steps=500))
+    asset_version: str = "anny-v1"
+    seed: int = 0
+    device: str = "auto"
+    threads: int = 0
+    log_every: int = 100
+    validate_every: int = 2000
+    checkpoint_every: int = 500
+
+    def to_dict(self) -> dict[str, Any]:
+        plain = dataclasses.asdict(self)
+        plain["model"] = self.model.to_dict()
+        return plain
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PoseNetStageConfig:
+        """Inverse of :meth:`to_dict`; missing keys take defaults.
+
+        Raises:
+            ValueError: an unknown key at any level, or an invalid value.
+        """
+        check_keys(cls, data)
+        sections = {
+            "model": Pose2MeshConfig.from_dict(data.get("model", {})),
+            "banks": section_from_dict(BankConfig, data.get("banks", {})),
+            "optim": section_from_dict(OptimConfig, {**dataclasses.asdict(cls().optim), **data.get("optim", {})}),
+        }
+        return cls(**sections, **{k: v for k, v in data.items() if k not in sections})
+
+    @classmethod
+    def from_yaml(cls, path: str | os.PathLike) -> PoseNetStageConfig:
+        """Read a YAML config; bank paths are made absolute relative to the file.
+
+        Raises:
+            FileNotFoundError: no such file.
+            ValueError: not a mapping, or invalid keys/values.
+        """
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"PoseNet training config not found: {path}")
+        data = yaml.safe_load(path.read_text()) or {}
+        if not isinstance(data, dict):
+            raise ValueError(f"{path}: a training config must be a YAML mapping")
+        config = cls.from_dict(data)
+        config.banks.train = [str((path.parent / p).resolve()) for p in config.banks.train]
+        config.banks.val = str((path.parent / config.banks.val).resolve())
+        return config
+
+
+def posenet_inputs(views: dict[str, torch.Tensor], config: Pose2MeshConfig) -> tuple[torch.Tensor, ...]:
+    """(normalized keypoints, scores, root ray or None) for PoseNet from a batch of views."""
+    keypoints, scores = views["keypoints"], views["scores"]
+    normalized = normalize_keypoints(keypoints, scores, config.normalization)
+    ray = None
+    if config.posenet.root_ray != "none":
+        camera = (views["focal_px"], views["principal_point_px"])
+        ray = root_ray(keypoints, scores, *camera, COCO17_PELVIS_JOINTS, config.normalization)
+    return normalized, scores, ray
+
+
+@torch.inference_mode()
+def predict_views(posenet: PoseNet, views: ViewBatch, config: Pose2MeshConfig, device: torch.device,
+                  batch_size: int = 1024) -> np.ndarray:
+    """PoseNet's (B, 17, 3) root-relative COCO-17 joints, metres, for a batch of views."""
+    posenet.eval()
+    outputs = []
+    tensors = views.tensors(device)
+    for start in range(0, len(views), batch_size):
+        part = {key: value[start : start + batch_size] for key, value in tensors.items()}
+        outputs.append(posenet(*posenet_inputs(part, config)).cpu().numpy())
+    return np.concatenate(outputs)
+
+
+def train_posenet(config: PoseNetStageConfig, output_dir: str | os.PathLike, resume: bool = False,
+                  progress: bool = True) -> dict[str, Any]:
+    """Train (or resume) PoseNet in ``output_dir``; return the last validation record.
+
+    Raises:
+        FileExistsError: ``output_dir`` holds a run and ``resume`` is False.
+        FileNotFoundError: ``resume`` without a ``state.pt``, or a missing bank.
+    """
+    output = Path(output_dir)
+    output.mkdir(parents=True, exist_ok=True)
+    state_path = output / STATE_NAME
+    if state_path.exists() and not resume:
+        raise FileExistsError(f"{output} already holds a run; pass --resume to continue it")
+    if resume and not state_path.exists():
+        raise FileNotFoundError(f"cannot resume: no {STATE_NAME} in {output}")
+    device = resolve_device(config.device)
+    if config.threads > 0:
+        torch.set_num_threads(config.threads)
+    seed_everything(config.seed)
+    train_bank = PoseBank.load(*[Path(p) for p in config.banks.train])
+    val_bank = PoseBank.load(Path(config.banks.val))
+    val_bank = val_bank.select(np.arange(min(len(val_bank), config.banks.val_samples)))
+    val_views = fixed_views(val_bank, ViewConfig(), seed=config.seed + 1)
+
+    posenet = PoseNet(config.model.posenet).to(device)
+    optimizer = torch.optim.Adam(posenet.parameters(), lr=config.optim.lr, weight_decay=config.optim.weight_decay)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: learning_rate_factor(s, config.optim))
+    step, best = 0, math.inf
+    if resume:
+        state = torch.load(state_path, map_location=device, weights_only=False)
+        posenet.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        step, best = state["step"], state["best_pa_mpjpe"]
+        torch.set_rng_state(state["torch_rng"])
+        np.random.set_state(state["numpy_rng"])
+        random.setstate(state["python_rng"])
+    config_path = output / CONFIG_NAME
+    previous = yaml.safe_load(config_path.read_text()) if resume and config_path.exists() else None
+    if previous != config.to_dict():
+        config_path.write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
+        if previous is not None:
+            append_history(output, {"step": step, "config_changed": changed_settings(previous, config.to_dict())})
+
+    batch_size = config.optim.batch_size
+    stream = StreamingViews(train_bank, batch_size, ViewConfig(), config.seed)
+
+    def save_state() -> None:
+        save_posenet_checkpoint(output / LATEST_NAME, posenet, config.model, config.asset_version)
+        state = {"model": posenet.state_dict(), "optimizer": optimizer.state_dict(),
+                 "scheduler": scheduler.state_dict(), "step": step, "best_pa_mpjpe": best,
+                 "torch_rng": torch.get_rng_state(), "numpy_rng": np.random.get_state(),
+                 "python_rng": random.getstate()}
+        write_atomically(state_path, lambda temp: torch.save(state, temp))
+
+    last: dict[str, Any] = {}
+    running, started = 0.0, time.perf_counter()
+    bar = tqdm(total=config.optim.steps, initial=step, desc="posenet", unit="step", disable=not progress,
+               dynamic_ncols=True)
+    # The next batch of views is drawn on a thread while the network trains on this one.
+    with ThreadPoolExecutor(max_workers=1) as prefetch:
+        upcoming = prefetch.submit(stream.batch, step)
+        posenet.train()
+        while step < config.optim.steps:
+            views = upcoming.result()
+            upcoming = prefetch.submit(stream.batch, step + 1)
+            tensors = views.tensors(device)
+            prediction = posenet(*posenet_inputs(tensors, config.model))
+            loss = (prediction - tensors["pose3d_coco"]).abs().mean()
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if config.optim.grad_clip > 0:
+                torch.nn.utils.clip_grad_norm_(posenet.parameters(), config.optim.grad_clip)
+            optimizer.step()
+            scheduler.step()
+            step += 1
+            running += float(loss.detach())
+            bar.update(1)
+            if step % config.log_every == 0:
+                record = {"step": step, "samples": step * batch_size, "lr": scheduler.get_last_lr()[0],
+                          "elapsed_s": round(time.perf_counter() - started, 1), "loss": running / config.log_every}
+                bar.set_postfix(loss=f"{record['loss']:.4f}")
+                append_history(output, record)
+                running = 0.0
+            done = step == config.optim.steps
+            if step % config.validate_every == 0 or done:
+                predicted = predict_views(posenet, val_views, config.model, device)
+                posenet.train()
+                summary = score_posenet(predicted, val_views).summary()
+                # "samples" is the training samples seen; "scored" the validation bodies.
+                last = {"step": step, "split": "val", "scored": summary.pop("samples"), **summary,
+                        "samples": step * batch_size}
+                append_history(output, last)
+                bar.write(f"step {step} ({step * batch_size / 1e6:.2f}M samples): val MPJPE "
+                          f"{summary['mpjpe_mm']:.1f} mm, PA-MPJPE {summary['pa_mpjpe_mm']:.1f} mm")
+                if summary["pa_mpjpe_mm"] < best:
+                    best = summary["pa_mpjpe_mm"]
+                    save_posenet_checkpoint(output / BEST_NAME, posenet, config.model, config.asset_version)
+            if step % config.checkpoint_every == 0 or done:
+                save_state()
+    bar.close()
+    return last
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m p2m_model.training.posenet_stage", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--config", required=True, help="YAML PoseNet training config")
+    parser.add_argument("--output", required=True, help="run directory")
+    parser.add_argument("--resume", action="store_true", help="continue the run in --output")
+    parser.add_argument("--steps", type=int, default=None, help="override optim.steps")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    args = parser.parse_args(argv)
+    try:
+        config = PoseNetStageConfig.from_yaml(args.config)
+        if args.steps is not None:
+            config.optim.steps = args.steps
+        train_posenet(config, args.output, resume=args.resume, progress=not args.no_progress)
+    except (FileNotFoundError, FileExistsError, ValueError) as error:
+        print(f"posenet_stage: {error}", file=sys.stderr)
+        return 2
+    print(f"history: {Path(args.output) / HISTORY_NAME}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
