@@ -107,8 +107,10 @@ class LinkedLowPass:
         self._value: np.ndarray | None = None
 
     def __call__(self, value: np.ndarray, alpha: float) -> np.ndarray:
-        """``value`` (..., D) low-passed with weight ``alpha`` in (0, 1] (1 restarts)."""
-        value = np.asarray(value, dtype=np.float64)
+        """``value`` (..., D) low-passed with weight ``alpha`` in (0, 1] (1 restarts), in its
+        own float dtype (a mesh stays float32: half the work)."""
+        value = np.asarray(value)
+        value = value.astype(np.result_type(value.dtype, np.float32), copy=False)
         if self._value is None or self._value.shape != value.shape or alpha >= 1.0:
             self._value = value.copy()
         else:

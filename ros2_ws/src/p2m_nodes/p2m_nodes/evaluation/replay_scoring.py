@@ -10,13 +10,20 @@ its own H36M-17 pelvis, PA-MPJPE after a similarity Procrustes alignment.
 Latency is receive time minus header stamp, in seconds; it means something only when
 the stamp is the time the frame entered the pipeline (bag_replay restamps frames to
 their publish time; see docs/evaluation.md).
+
+Over time (``p2m_model.evaluation.temporal_metrics``): the acceleration error of each
+person's pelvis-aligned joints over consecutive ground-truth frames (mm/frame^2; the
+pipeline's temporal filter shows here), and :func:`tracking_identity_switches`, the
+identity switches of the tracker the sources use when run on the bag's keypoints
+without their ids.
 """
 from __future__ import annotations
 
 import json
 import math
 from collections import OrderedDict
-from dataclasses import asdict, dataclass
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +35,8 @@ import numpy as np  # noqa: E402
 
 from p2m_model.evaluation.report import METRIC_LABELS, plot_per_joint, save_figure  # noqa: E402
 from p2m_model.evaluation.scoring import PELVIS, SCORED_JOINTS, joint_errors, vertex_errors  # noqa: E402
+from p2m_model.evaluation.temporal_metrics import identity_switches, track_acceleration_errors  # noqa: E402
+from p2m_model.tracking.tracker import PoseTracker, TrackerConfig  # noqa: E402
 
 NUM_JOINTS = 17  # H36M-17, the joint set of HumanMesh.joints and of the ground truth
 LATENCY_PERCENTILES = (50, 95)
@@ -70,6 +79,9 @@ class ReplayResult:
         unmatched_outputs: output people without ground truth (other stamps or ids).
         mesh_latency_s: (M,) latency of every /human_mesh message received.
         pose_latency_s: (P,) latency of every /pose_3d message received.
+        acceleration_errors_mm: person id -> acceleration errors (mm/frame^2) of every
+            three consecutive ground-truth frames with output.
+        tracking: :func:`tracking_identity_switches` of the bag's keypoints, or None.
     """
 
     scores: list[PersonScore]
@@ -80,6 +92,8 @@ class ReplayResult:
     unmatched_outputs: int
     mesh_latency_s: np.ndarray
     pose_latency_s: np.ndarray
+    acceleration_errors_mm: dict[int, np.ndarray] = field(default_factory=dict)
+    tracking: dict[str, Any] | None = None
 
     def summary(self) -> dict[str, Any]:
         """Means over scored people (MPVPE over those with a ground-truth mesh), counts,
@@ -100,6 +114,13 @@ class ReplayResult:
             "people_missing": self.people_missing,
             "unmatched_outputs": self.unmatched_outputs,
         }
+        accelerations = [errors for errors in self.acceleration_errors_mm.values() if errors.size]
+        summary["accel_error_mm_per_frame2"] = (float(np.concatenate(accelerations).mean())
+                                                if accelerations else None)
+        summary["accel_error_mm_per_frame2_per_person"] = {
+            str(person_id): float(errors.mean()) for person_id, errors in
+            sorted(self.acceleration_errors_mm.items()) if errors.size}
+        summary["tracking"] = self.tracking
         for name, latency in (("mesh", self.mesh_latency_s), ("pose", self.pose_latency_s)):
             finite = latency[np.isfinite(latency)]
             summary[f"{name}_latency_ms"] = None if not finite.size else {
@@ -150,6 +171,7 @@ class ReplayScorer:
         self._outputs: dict[Key, tuple[np.ndarray, float]] = {}  # joints 17 x 3, latency
         self._output_vertices: OrderedDict[Key, np.ndarray] = OrderedDict()
         self._scores: dict[Key, PersonScore] = {}
+        self._aligned: dict[Key, tuple[np.ndarray, np.ndarray]] = {}  # pelvis-aligned pred, gt (mm)
         self._mesh_latency: list[float] = []
         self._pose_latency: list[float] = []
 
@@ -204,7 +226,9 @@ class ReplayScorer:
     def _pair(self, key: Key) -> None:
         if key in self._gt_joints and key in self._outputs and key not in self._scores:
             joints, latency = self._outputs[key]
-            per_joint, mpjpe, pa = joint_errors(joints[None], self._gt_joints[key][None])
+            gt_joints = self._gt_joints[key]
+            per_joint, mpjpe, pa = joint_errors(joints[None], gt_joints[None])
+            self._aligned[key] = (1000.0 * (joints - joints[PELVIS]), 1000.0 * (gt_joints - gt_joints[PELVIS]))
             self._scores[key] = PersonScore(
                 stamp_ns=key[0], person_id=key[1], mpjpe_mm=float(mpjpe[0]),
                 pa_mpjpe_mm=float(pa[0]), mpvpe_mm=math.nan, per_joint_mm=per_joint[0],
@@ -233,7 +257,46 @@ class ReplayScorer:
             people_missing=sum(key not in self._outputs for key in self._gt_joints),
             unmatched_outputs=sum(key not in self._gt_joints for key in self._outputs),
             mesh_latency_s=np.asarray(self._mesh_latency, dtype=np.float64),
-            pose_latency_s=np.asarray(self._pose_latency, dtype=np.float64))
+            pose_latency_s=np.asarray(self._pose_latency, dtype=np.float64),
+            acceleration_errors_mm=self._acceleration_errors(sorted(gt_stamps)))
+
+    def _acceleration_errors(self, gt_stamps: list[int]) -> dict[int, np.ndarray]:
+        """Per person id: acceleration errors over runs of consecutive ground-truth frames."""
+        frame_index = {stamp: index for index, stamp in enumerate(gt_stamps)}
+        predicted: dict[int, dict[int, np.ndarray]] = {}
+        truth: dict[int, dict[int, np.ndarray]] = {}
+        for (stamp, person_id), (pred, gt) in self._aligned.items():
+            predicted.setdefault(person_id, {})[frame_index[stamp]] = pred
+            truth.setdefault(person_id, {})[frame_index[stamp]] = gt
+        return {person_id: track_acceleration_errors(predicted[person_id], truth[person_id])
+                for person_id in sorted(predicted)}
+
+
+def tracking_identity_switches(frames: Iterable[tuple[float, list[int], np.ndarray, np.ndarray]],
+                               config: TrackerConfig | None = None) -> dict[str, Any]:
+    """Identity switches of :class:`PoseTracker` on keypoints whose true ids are known.
+
+    Args:
+        frames: per frame in time order, (time s, true person ids (N,), keypoints (N, 17, 2)
+            pixels, scores (N, 17)); the tracker sees the keypoints without the ids.
+        config: tracker settings (default: the sources').
+
+    Returns:
+        {"id_switches", "person_frames", "id_switches_per_1000_person_frames", "tracks",
+        "people"}: switches summed over the true people, and how many tracks the tracker opened
+        for how many true people.
+    """
+    tracker = PoseTracker(config)
+    matches, person_frames, tracks = [], 0, set()
+    for frame, (time_s, true_ids, keypoints, scores) in enumerate(frames):
+        track_ids = tracker.update(keypoints, scores, time_s)
+        matches += [(frame, int(true_id), int(track_id)) for true_id, track_id in zip(true_ids, track_ids)]
+        person_frames += len(true_ids)
+        tracks.update(int(track_id) for track_id in track_ids)
+    switches = sum(identity_switches(matches).values())
+    return {"id_switches": switches, "person_frames": person_frames,
+            "id_switches_per_1000_person_frames": 1000.0 * switches / person_frames if person_frames else None,
+            "tracks": len(tracks), "people": len({true_id for _, true_id, _ in matches})}
 
 
 # ----------------------------------------------------------------------------- report
@@ -321,7 +384,16 @@ def write_replay_report(output: Path, result: ReplayResult, context: dict[str, A
               f"| people scored | {summary['samples']} of {summary['people_total']} |",
               f"| frames dropped (ground truth without output) | "
               f"{summary['frames_dropped']} of {summary['frames_total']} |",
-              f"| outputs without ground truth | {summary['unmatched_outputs']} |"]
+              f"| outputs without ground truth | {summary['unmatched_outputs']} |",
+              f"| acceleration error (pelvis-aligned joints) | "
+              f"{_format(summary['accel_error_mm_per_frame2'], ' mm/frame²')} |"]
+    tracking = summary["tracking"]
+    if tracking is not None:
+        lines.append(f"| tracker on the bag's keypoints without ids: id switches | {tracking['id_switches']} "
+                     f"in {tracking['person_frames']} person-frames ({tracking['tracks']} tracks for "
+                     f"{tracking['people']} people) |")
+    lines += [f"| acceleration error, person {person_id} | {value:.1f} mm/frame² |"
+              for person_id, value in summary["accel_error_mm_per_frame2_per_person"].items()]
     for name in ("pose", "mesh"):
         stats = summary[f"{name}_latency_ms"]
         if stats is not None:
@@ -330,7 +402,9 @@ def write_replay_report(output: Path, result: ReplayResult, context: dict[str, A
     lines += ["", "Errors: H36M-17 joints regressed from the mesh, each side aligned at its own "
               f"pelvis (PA-MPJPE: similarity Procrustes), MPJPE/PA-MPJPE over {len(SCORED_JOINTS)} "
               "of the 17 joints, as p2m_model.evaluation.scoring. Latency: receive time minus header "
-              "stamp.", ""]
+              "stamp. Acceleration error: x[t-1] - 2 x[t] + x[t+1] of the pelvis-aligned joints, "
+              "output vs ground truth, over three consecutive ground-truth frames of a person "
+              "(p2m_model.evaluation.temporal_metrics).", ""]
     lines += [f"![{name}]({name})" for name in plots]
     (output / "report.md").write_text("\n".join(lines) + "\n")
     return summary

@@ -26,6 +26,7 @@ from rclpy.node import Node
 from sensor_msgs.msg import CameraInfo
 
 from p2m_model.camera_placement import CameraPlacementConfig
+from p2m_model.tracking.smoothing import MeshSmoother, MeshSmoothingConfig
 from p2m_msgs.msg import HumanMeshArray, MeshTopology, Pose3DArray
 from p2m_nodes.runtime.node_support import (
     MODEL_PARAMETERS,
@@ -54,7 +55,26 @@ MESH_PARAMETERS = (
                   lambda value: None if value >= 2 else "must be >= 2"),
     ParameterSpec("placement_score_threshold", 0.3, "Joints at or below this score are not used "
                   "to place people in the camera frame.", in_unit_interval),
+    ParameterSpec("temporal_filter", True, "One-Euro filter per tracked person (person_id >= 0) "
+                  "on the mesh, its joints and its root, on the header stamps (p2m_model.tracking."
+                  "smoothing); false = every frame on its own.", read_only=True),
+    ParameterSpec("filter_min_cutoff_hz", MeshSmoothingConfig().body.min_cutoff_hz, "One-Euro "
+                  "cutoff at standstill, Hz: lower = steadier, more lag.",
+                  lambda value: None if value > 0 else "must be > 0", read_only=True),
+    ParameterSpec("filter_beta", MeshSmoothingConfig().body.beta, "One-Euro cutoff increase "
+                  "per m/s of the fastest joint (or the root), Hz: higher = less lag when moving.",
+                  lambda value: None if value >= 0 else "must be >= 0", read_only=True),
 )
+
+
+def mesh_smoother(parameters: ParameterTable) -> MeshSmoother | None:
+    """The per-track filter the ``temporal_filter`` parameters ask for, or None (off)."""
+    if not parameters["temporal_filter"]:
+        return None
+    settings = {"min_cutoff_hz": parameters["filter_min_cutoff_hz"], "beta": parameters["filter_beta"]}
+    defaults = MeshSmoothingConfig()
+    return MeshSmoother(MeshSmoothingConfig(body=dataclasses.replace(defaults.body, **settings),
+                                            root=dataclasses.replace(defaults.root, **settings)))
 
 
 class MeshNetNode(Node):
@@ -73,7 +93,7 @@ class MeshNetNode(Node):
         self.predictor = load_predictor(self.parameters)
         self.recovery = MeshRecovery(
             self.predictor, validation_config(self.predictor, self.parameters["max_people"]),
-            self._placement_config(), self.parameters["include_faces"])
+            self._placement_config(), self.parameters["include_faces"], mesh_smoother(self.parameters))
         self.health = NodeHealth(self)
         self.camera_matrix: np.ndarray | None = None
         self.mesh_publisher = self.create_publisher(HumanMeshArray, "human_mesh", STREAM_QOS)

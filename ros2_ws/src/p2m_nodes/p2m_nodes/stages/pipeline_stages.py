@@ -17,6 +17,7 @@ from std_msgs.msg import Header
 
 from p2m_model.camera_placement import CameraPlacementConfig, estimate_root_translation, placeable_people
 from p2m_model.input_limits import MAX_ABS_JOINT_M
+from p2m_model.tracking.smoothing import MeshSmoother
 from p2m_msgs.msg import HumanMeshArray, Keypoints2DArray, MeshTopology, Pose3DArray
 from p2m_nodes.stages.conversions import (
     human_mesh_array_to_msg,
@@ -104,14 +105,18 @@ class MeshRecovery:
         validation: what input is accepted.
         placement: root placement thresholds.
         include_faces: also put the faces into every HumanMesh.
+        smoother: per-track temporal filter of the meshes, joints and roots (on the
+            header stamps), or None (every frame on its own).
     """
 
     def __init__(self, predictor: Pose2MeshPredictor, validation: ValidationConfig,
-                 placement: CameraPlacementConfig, include_faces: bool = False) -> None:
+                 placement: CameraPlacementConfig, include_faces: bool = False,
+                 smoother: MeshSmoother | None = None) -> None:
         self.predictor = predictor
         self.validation = validation
         self.placement = placement
         self.include_faces = include_faces
+        self.smoother = smoother
 
     @property
     def topology(self) -> str:
@@ -163,10 +168,14 @@ class MeshRecovery:
         count = len(person_ids)
         roots = (np.full((count, 3), np.nan) if camera_matrix is None
                  else self.place_roots(result.pose3d_coco, keypoints, scores, camera_matrix))
+        vertices, joints = result.vertices, result.joints3d
+        if self.smoother is not None:
+            joints, vertices, roots = self.smoother(person_ids, header.stamp.sec + header.stamp.nanosec * 1e-9,
+                                                    joints, vertices, roots)
         known = np.isfinite(roots).all(axis=1)
         offsets = np.where(known[:, None], roots, 0.0)[:, None]  # N x 1 x 3
-        output = human_mesh_array_to_msg(header, self.topology, result.vertices + offsets,
-                                         result.joints3d + offsets, MESH_JOINT_SET, person_ids, roots, faces)
+        output = human_mesh_array_to_msg(header, self.topology, vertices + offsets,
+                                         joints + offsets, MESH_JOINT_SET, person_ids, roots, faces)
         return output, int(count - known.sum())
 
     def __call__(self, msg: Pose3DArray, camera_matrix: np.ndarray | None) -> StageOutput[HumanMeshArray]:
