@@ -43,37 +43,42 @@ def linear_flops(module: nn.Module) -> float:
                      for layer in module.modules() if isinstance(layer, nn.Linear)))
 
 
-def cheb_conv_flops(conv: ChebConv, laplacian: torch.Tensor) -> LayerFlops:
-    """Dense and sparse FLOPs of ``conv`` for one person on the graph of ``laplacian`` (N x N)."""
+def cheb_conv_flops(conv: ChebConv, laplacian: torch.Tensor, upsample_factor: int = 1) -> LayerFlops:
+    """Dense and sparse FLOPs of ``conv`` for one person on the graph of ``laplacian`` (N x N),
+    its input upsampled by ``upsample_factor`` (a layer that projects first does its dense
+    products on the N / f coarse nodes)."""
     num_nodes = laplacian.shape[0]
     nnz = laplacian._nnz() if laplacian.layout != torch.strided else int((laplacian != 0).sum())
     projects_first = conv.K > 1 and conv.out_channels < conv.in_channels
     width = conv.out_channels if projects_first else conv.in_channels
-    return LayerFlops(dense=2.0 * num_nodes * conv.K * conv.in_channels * conv.out_channels,
+    dense_nodes = num_nodes // upsample_factor if projects_first else num_nodes
+    return LayerFlops(dense=2.0 * dense_nodes * conv.K * conv.in_channels * conv.out_channels,
                       sparse=2.0 * (conv.K - 1) * nnz * width)
 
 
-def _graph_convolutions(meshnet: MeshNet) -> Iterator[tuple[ChebConv, torch.Tensor]]:
-    """Every ChebConv of a graph MeshNet with the Laplacian it runs on."""
+def _graph_convolutions(meshnet: MeshNet) -> Iterator[tuple[ChebConv, torch.Tensor, int]]:
+    """Every ChebConv of a graph MeshNet with the Laplacian it runs on and its upsampling factor."""
     def layers(module: nn.Module) -> Iterator[ChebConv]:
         for child in module.modules():
             if isinstance(child, GraphLayer):
                 yield child.conv
 
     for conv in layers(nn.ModuleList([meshnet.joint_layer, *meshnet.joint_blocks])):
-        yield conv, meshnet.joint_laplacian
+        yield conv, meshnet.joint_laplacian, 1
     for stage in [meshnet.coarse_stage, *meshnet.stages]:
         for conv in layers(stage):
-            yield conv, meshnet.level_laplacian(stage.level)
-    yield meshnet.output_conv, meshnet.level_laplacian(0)
+            # The stage's first layer takes the upsampled input (MeshStage.forward).
+            yield conv, meshnet.level_laplacian(stage.level), (
+                stage.upsample_factor if conv is stage.layer.conv else 1)
+    yield meshnet.output_conv, meshnet.level_laplacian(0), 1
 
 
 def meshnet_flops(meshnet: MeshNet) -> LayerFlops:
     """FLOPs of one person through ``meshnet`` (any variant)."""
     dense, sparse = linear_flops(meshnet), 0.0
     if meshnet.config.variant != "fc_to_vertices":
-        for conv, laplacian in _graph_convolutions(meshnet):
-            flops = cheb_conv_flops(conv, laplacian)
+        for conv, laplacian, upsample_factor in _graph_convolutions(meshnet):
+            flops = cheb_conv_flops(conv, laplacian, upsample_factor)
             dense += flops.dense
             sparse += flops.sparse
     return LayerFlops(dense=dense, sparse=sparse)

@@ -55,3 +55,18 @@ def test_repr_and_reset():
 def test_invalid_order():
     with pytest.raises(ValueError):
         ChebConv(2, 2, K=0)
+
+
+@pytest.mark.parametrize("in_channels,out_channels", [(5, 7), (7, 3)])  # (7, 3): projected first
+@pytest.mark.parametrize("factor", [2, 4])
+def test_upsampling_inside_equals_upsampling_before(laplacian, in_channels, out_channels, factor):
+    """forward_node_major(x, L, f) is the convolution of x.repeat_interleave(f) (nearest upsampling)."""
+    torch.manual_seed(0)
+    conv = ChebConv(in_channels, out_channels, K=3)
+    torch.nn.init.normal_(conv.bias)
+    coarse = torch.randn(64 // factor, 3, in_channels)  # N x B x C, node-major
+    with torch.no_grad():
+        expected = conv.forward_node_major(coarse.repeat_interleave(factor, dim=0), laplacian)
+        actual = conv.forward_node_major(coarse, laplacian, upsample_factor=factor)
+    assert actual.shape == (64, 3, out_channels) and actual.is_contiguous()
+    assert torch.allclose(actual, expected, atol=1e-6)

@@ -24,6 +24,7 @@ def randomize_batch_norms(model: nn.Module, generator: torch.Generator) -> None:
 
 @pytest.mark.parametrize("variant", ["coarse_to_fine", "direct_upsampling", "fc_to_vertices"])
 def test_folded_cascade_matches_the_unfused_one(make_config, toy_asset, variant):
+    torch.manual_seed(0)  # the weights
     generator = torch.Generator().manual_seed(0)
     model = Pose2MeshNet(make_config(variant=variant), toy_asset.hierarchy)
     randomize_batch_norms(model, generator)
@@ -36,8 +37,10 @@ def test_folded_cascade_matches_the_unfused_one(make_config, toy_asset, variant)
     with torch.inference_mode():
         expected = model(keypoints, scores)
         actual = folded(keypoints, scores)
-    assert torch.allclose(actual.pose3d, expected.pose3d, atol=1e-5, rtol=1e-5)
-    assert (actual.vertices - expected.vertices).abs().max() < 1e-5
+    # float32 rounding only: the difference is tiny relative to the outputs' size.
+    for name in ("pose3d", "vertices"):
+        want, got = getattr(expected, name), getattr(actual, name)
+        assert (got - want).abs().max() <= 1e-5 * max(1.0, want.abs().max().item()), name
     assert not any(isinstance(module, nn.BatchNorm1d) for module in folded.modules())
     assert not any(parameter.requires_grad for parameter in folded.parameters())
     # The training model is untouched: still normalized, same weights.

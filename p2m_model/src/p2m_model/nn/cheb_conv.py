@@ -33,7 +33,7 @@ class ChebConv(nn.Module):
     Shapes:
         - input: x (B, N, C_in), laplacian sparse or dense (N, N)
         - output: (B, N, C_out)
-        - :meth:`forward_node_major`: x (N, B, C_in) -> (N, B, C_out)
+        - :meth:`forward_node_major`: x (N, B, C_in) -> (N * f, B, C_out) for upsampling factor f
     """
 
     def __init__(self, in_channels: int, out_channels: int, K: int = 3, bias: bool = True) -> None:
@@ -58,16 +58,25 @@ class ChebConv(nn.Module):
     def forward(self, x: torch.Tensor, laplacian: torch.Tensor) -> torch.Tensor:
         return self.forward_node_major(x.transpose(0, 1), laplacian).transpose(0, 1)
 
-    def forward_node_major(self, x: torch.Tensor, laplacian: torch.Tensor) -> torch.Tensor:
+    def forward_node_major(self, x: torch.Tensor, laplacian: torch.Tensor,
+                           upsample_factor: int = 1) -> torch.Tensor:
         """:meth:`forward` on node-major features, for networks that keep them so.
 
         The sparse products take the batch as columns, N x (B * C); node-major
         input makes that a view instead of a transposed copy per layer.
 
-        Shapes: x (N, B, C_in), laplacian (N, N) -> contiguous (N, B, C_out).
+        ``upsample_factor`` f > 1 convolves the nearest upsampling of ``x`` (each node
+        repeated f times along the node dim, as ``x.repeat_interleave(f, dim=0)``)
+        without building it when the layer projects first: X Theta_k is computed on
+        the N coarse nodes (f times fewer FLOPs) and repeated in the copy that lays
+        out the Chebyshev terms anyway.
+
+        Shapes: x (N, B, C_in), laplacian (N * f, N * f) -> contiguous (N * f, B, C_out).
         """
         if self.K > 1 and self.out_channels < self.in_channels:
-            return self._projected_first(x, laplacian)
+            return self._projected_first(x, laplacian, upsample_factor)
+        if upsample_factor > 1:
+            x = x.repeat_interleave(upsample_factor, dim=0)
         num_nodes, batch, in_channels = x.shape
         t_prev = x.reshape(num_nodes, batch * in_channels)  # N x (B * C_in)
         theta = self.weight.view(self.K, in_channels, self.out_channels)
@@ -89,23 +98,28 @@ class ChebConv(nn.Module):
                 out.addmm_(project(t_curr), theta[k])
         return out.view(num_nodes, batch, self.out_channels)
 
-    def _projected_first(self, x: torch.Tensor, laplacian: torch.Tensor) -> torch.Tensor:
+    def _projected_first(self, x: torch.Tensor, laplacian: torch.Tensor,
+                         upsample_factor: int) -> torch.Tensor:
         """The same sum, projecting first: sum_k T_k(L~) (X Theta_k) by Clenshaw's recurrence
 
         b_k = Y_k + 2 L~ b_{k+1} - b_{k+2} (b_K = b_{K+1} = 0), out = Y_0 + L~ b_1 - b_2,
         with Y_k = X Theta_k. The sparse products then run on C_out < C_in channels
         (on the 13.9k-node level 0 of the Anny mesh: 8 and 3 instead of 16 and 8).
+        Upsampling commutes with the projection (it repeats rows), so Y_k is computed
+        on the coarse nodes and repeated.
 
-        Shapes: x (N, B, C_in) -> (N, B, C_out).
+        Shapes: x (N, B, C_in) -> (N * upsample_factor, B, C_out).
         """
-        num_nodes, batch, in_channels = x.shape
-        out_channels = self.out_channels
+        coarse_nodes, batch, in_channels = x.shape
+        num_nodes, out_channels = coarse_nodes * upsample_factor, self.out_channels
         # All Y_k in one GEMM: (N * B) x C_in @ C_in x (K * C_out).
         theta = self.weight.view(self.K, in_channels, out_channels).permute(1, 0, 2)
-        rows = x.reshape(num_nodes * batch, in_channels)
+        rows = x.reshape(coarse_nodes * batch, in_channels)
         projected = (rows @ theta.reshape(in_channels, self.K * out_channels)).view(
-            num_nodes, batch, self.K, out_channels).permute(2, 0, 1, 3)  # K x N x B x C_out
-        y = projected.reshape(self.K, num_nodes, batch * out_channels)  # copy of C_out-wide terms
+            coarse_nodes, 1, batch, self.K, out_channels).expand(
+            coarse_nodes, upsample_factor, batch, self.K, out_channels)
+        # One copy lays out the C_out-wide terms K x N x (B * C_out) and repeats the nodes.
+        y = projected.permute(3, 0, 1, 2, 4).reshape(self.K, num_nodes, batch * out_channels)
         b_next, b_next2 = y[self.K - 1], None  # b_{k+1}, b_{k+2}
         for k in range(self.K - 2, 0, -1):
             b_k = torch.addmm(y[k], laplacian, b_next, alpha=2.0)
@@ -116,7 +130,8 @@ class ChebConv(nn.Module):
         if b_next2 is not None:
             out.sub_(b_next2)
         out = out.view(num_nodes, batch, out_channels)
-        return out + self.bias if self.bias is not None else out
+        # out is this call's own tensor: the bias goes in place.
+        return out.add_(self.bias) if self.bias is not None else out
 
     def __repr__(self) -> str:
         return (f"{self.__class__.__name__}({self.in_channels}, {self.out_channels}, "

@@ -16,7 +16,7 @@ from p2m_model.nn.graph import joint_laplacian, mesh_laplacian
 class GraphLayer(nn.Module):
     """ChebConv -> BatchNorm over channels -> ReLU, on node-major features.
 
-    Shapes: x (N, B, C_in), laplacian (N, N) -> (N, B, C_out).
+    Shapes: x (N, B, C_in), laplacian (N * f, N * f) -> (N * f, B, C_out), f the upsampling factor.
     """
 
     def __init__(self, in_channels: int, out_channels: int, K: int) -> None:
@@ -24,8 +24,10 @@ class GraphLayer(nn.Module):
         self.conv = ChebConv(in_channels, out_channels, K)
         self.norm = nn.BatchNorm1d(out_channels)
 
-    def forward(self, x: torch.Tensor, laplacian: torch.Tensor) -> torch.Tensor:
-        x = self.conv.forward_node_major(x, laplacian)
+    def forward(self, x: torch.Tensor, laplacian: torch.Tensor, upsample_factor: int = 1) -> torch.Tensor:
+        """``upsample_factor`` f > 1: on the nearest upsampling of ``x`` (N -> N * f nodes),
+        see :meth:`ChebConv.forward_node_major`."""
+        x = self.conv.forward_node_major(x, laplacian, upsample_factor)
         num_nodes, batch, channels = x.shape
         x = self.norm(x.reshape(num_nodes * batch, channels))
         return torch.relu_(x).view(num_nodes, batch, channels)
@@ -65,9 +67,7 @@ class MeshStage(nn.Module):
         self.blocks = nn.ModuleList(GraphResBlock(out_channels, K) for _ in range(num_blocks))
 
     def forward(self, x: torch.Tensor, laplacian: torch.Tensor) -> torch.Tensor:
-        if self.upsample_factor > 1:
-            x = x.repeat_interleave(self.upsample_factor, dim=0)
-        x = self.layer(x, laplacian)
+        x = self.layer(x, laplacian, self.upsample_factor)
         for block in self.blocks:
             x = block(x, laplacian)
         return x
