@@ -33,11 +33,15 @@ DEFAULT_OUTPUT = BENCH_DIR / "results.json"
 ROS_DOMAIN_ID_RANGE = (1, 200)  # as tests/conftest.py: below Fast DDS's port limit, not 0
 FLOOR_NAMESPACE = "/bench_floor"
 STOP_TIMEOUT_S = 15.0
+PEOPLE = 5  # the crowded frame of issue 17
+# Torch threads of pose2mesh_node in the single-process run: one process, so its two
+# threads have both cores (docs/performance.md).
+SINGLE_PROCESS_THREADS = 2
 
 
 @dataclass(frozen=True)
 class Target:
-    """A goal from issue 7: ``key`` must be <= (or >=) ``bound``."""
+    """A goal from an issue: ``key`` must be <= (or >=) ``bound``."""
 
     key: str
     bound: float
@@ -78,14 +82,19 @@ QUICK = BenchConfig(model_repeats=1, memory_batch_size=2, visualizer_frames=3, l
 
 
 def targets(results: dict) -> list[Target]:
-    """Issue 7's targets (2-core CPU, shipped model); the 5-person one is relative."""
+    """The targets of issues 7 and 17 (2-core CPU, shipped model); the 5-person single-process
+    one is relative to the 1-person latency of the separate nodes."""
     return [
         Target("model_cascade_batch1_ms_median", 15.0),
         Target("visualizer_ms_median", 5.0),
-        Target("pipeline_latency_ms_p50", 30.0),
-        Target("pipeline_latency_ms_p99", 60.0),
+        Target("pipeline_latency_ms_p50", 15.0),
+        Target("pipeline_latency_ms_p99", 30.0),
         Target("pipeline_throughput_hz_1person", 30.0, at_least=True),
-        Target("pipeline_latency_ms_p50_5people", 2.0 * results["pipeline_latency_ms_p50"]),
+        Target("pipeline_latency_ms_p50_5people_single_process",
+               2.0 * results["pipeline_latency_ms_p50"]),
+        Target("pipeline_dropped_5people_single_process", 0.0),
+        Target("pipeline_latency_ms_p50_5people_live", 60.0),
+        Target("pipeline_rate_hz_5people_live", 20.0, at_least=True),
     ]
 
 
@@ -199,19 +208,50 @@ def percentiles(latencies_ms: np.ndarray, prefix: str, suffix: str = "") -> dict
     return {f"{prefix}_p{q}{suffix}": float(np.percentile(latencies_ms, q)) for q in (50, 95, 99)}
 
 
+def pipeline_parameters(params_file: str, overrides: dict, work_dir: Path, name: str) -> str:
+    """A copy of ``params_file`` (empty: the installed pipeline.yaml) with ``overrides`` set for
+    every node (``/**``); its path. Nodes ignore parameters they do not declare."""
+    import yaml
+    from ament_index_python.packages import get_package_share_directory
+
+    base = Path(params_file or Path(get_package_share_directory("p2m_bringup")) / "config" / "pipeline.yaml")
+    parameters = yaml.safe_load(base.read_text())
+    parameters.setdefault("/**", {}).setdefault("ros__parameters", {}).update(overrides)
+    path = work_dir / f"pipeline_{name}.yaml"
+    path.write_text(yaml.safe_dump(parameters, sort_keys=False))
+    return str(path)
+
+
+def start_pipeline(checkpoint: Path, params_file: str, single_process: bool, log_path: Path):
+    """p2m_pipeline without a source (the probe publishes the keypoints)."""
+    return start([sys.executable, "-m", "p2m_nodes.runtime.pipeline_runner", "--source", "none",
+                   "--device", "cpu", "--checkpoint", str(checkpoint), "--params-file", params_file,
+                   "--single-process", "true" if single_process else "false"], log_path)
+
+
+def paced_figures(log, suffix: str, config: BenchConfig) -> dict:
+    """Latency percentiles, frames never answered and the rate answered of a paced run."""
+    results = percentiles(log.latencies_ms(), "pipeline_latency_ms", suffix)
+    results[f"pipeline_dropped{suffix or '_1person'}"] = log.outstanding
+    results[f"pipeline_rate_hz{suffix or '_1person'}"] = (
+        len(log.latency_ns) * config.rate_hz / config.latency_frames)
+    return results
+
+
 def pipeline_figures(checkpoint: Path, params_file: str, vertices: int, config: BenchConfig,
-                     log_dir: Path) -> dict:
-    """Latency (1 and 5 people at ``rate_hz``), throughput and the transport floor."""
+                     log_dir: Path, work_dir: Path) -> dict:
+    """Latency (1 and 5 people at ``rate_hz``), throughput and the transport floor of the
+    separate nodes; then 5 people into pose2mesh_node (one process, ``SINGLE_PROCESS_THREADS``
+    torch threads, reliable input), and into the separate nodes with live input (keep last 1)."""
     from pipeline_bench import LatencyProbe, paced_run, saturated_run, wait_until_ready
     from rclpy.executors import SingleThreadedExecutor
 
     relay = [sys.executable, str(BENCH_DIR / "relay_node.py"), "--people", "1",
              "--vertices", str(vertices)]
     floor = FLOOR_NAMESPACE
+    separate = start_pipeline(checkpoint, params_file, False, log_dir / "pipeline.log")
     processes = [
-        start([sys.executable, "-m", "p2m_nodes.runtime.pipeline_runner", "--source", "none",
-               "--device", "cpu", "--checkpoint", str(checkpoint), "--params-file", params_file],
-              log_dir / "pipeline.log"),
+        separate,
         start(relay + ["--input", f"{floor}/keypoints_2d", "--output", f"{floor}/pose_3d",
                        "--output-type", "pose"], log_dir / "relay_pose.log"),
         start(relay + ["--input", f"{floor}/pose_3d", "--input-type", "pose",
@@ -230,21 +270,39 @@ def pipeline_figures(checkpoint: Path, params_file: str, vertices: int, config: 
         progress("pipeline and relays answer")
 
         log = paced_run(executor, pipeline, 1, config.rate_hz, config.latency_frames)
-        results.update(percentiles(log.latencies_ms(), "pipeline_latency_ms"))
-        results["pipeline_dropped_1person"] = log.outstanding
-        log = paced_run(executor, pipeline, 5, config.rate_hz, config.latency_frames)
-        results.update(percentiles(log.latencies_ms(), "pipeline_latency_ms", "_5people"))
-        results["pipeline_dropped_5people"] = log.outstanding
+        results.update(paced_figures(log, "", config))
+        log = paced_run(executor, pipeline, PEOPLE, config.rate_hz, config.latency_frames)
+        results.update(paced_figures(log, "_5people", config))
         rate_hz, log = saturated_run(executor, pipeline, config.throughput_s, config.in_flight)
         results["pipeline_throughput_hz_1person"] = rate_hz
         results["pipeline_throughput_dropped"] = log.outstanding
         # 5 people, one frame at a time: the latency without the queue a 30 Hz input builds.
-        rate_hz, log = saturated_run(executor, pipeline, config.throughput_s, 1, people=5)
+        rate_hz, log = saturated_run(executor, pipeline, config.throughput_s, 1, people=PEOPLE)
         results.update(percentiles(log.latencies_ms(), "pipeline_latency_ms",
                                    "_5people_one_in_flight"))
         results["pipeline_throughput_hz_5people_one_in_flight"] = rate_hz
         log = paced_run(executor, relays, 1, config.rate_hz, config.latency_frames)
         results.update(percentiles(log.latencies_ms(), "transport_floor_ms"))
+        stop([separate])
+
+        variants = (
+            ("single_process", True, {"torch_threads": SINGLE_PROCESS_THREADS}),
+            ("live", False, {"input_qos": "live"}),
+        )
+        for name, single_process, overrides in variants:
+            progress(f"pipeline: 5 people, {name} ({overrides})")
+            process = start_pipeline(checkpoint, pipeline_parameters(params_file, overrides, work_dir, name),
+                                     single_process, log_dir / f"pipeline_{name}.log")
+            processes.append(process)
+            wait_until_ready(executor, pipeline, config.startup_timeout_s, warmup_frames=5)
+            if single_process:
+                log = paced_run(executor, pipeline, 1, config.rate_hz, config.latency_frames)
+                results.update(paced_figures(log, "_1person_single_process", config))
+            # Live input drops frames by design: wait for the last answers only briefly.
+            log = paced_run(executor, pipeline, PEOPLE, config.rate_hz, config.latency_frames,
+                            drain_s=10.0 if name == "single_process" else 2.0)
+            results.update(paced_figures(log, f"_5people_{name}", config))
+            stop([process])
     except (TimeoutError, RuntimeError) as error:
         raise RuntimeError(f"{error}\nnode logs in {log_dir}") from error
     finally:
@@ -311,7 +369,7 @@ def main(argv: list[str] | None = None) -> int:
             results.update(visualizer_figures(config.visualizer_frames))
             progress(f"pipeline, {time.time() - started:.0f} s (node logs in {log_dir})")
             results.update(pipeline_figures(checkpoint, args.params_file, results["mesh_vertices"],
-                                            config, log_dir))
+                                            config, log_dir, Path(work)))
         finally:
             rclpy.try_shutdown()
         results["bench_seconds"] = time.time() - started

@@ -19,6 +19,11 @@ REQUIRED_KEYS = (
     "pipeline_latency_ms_p50", "pipeline_latency_ms_p95", "pipeline_latency_ms_p99",
     "pipeline_throughput_hz_1person", "pipeline_latency_ms_p50_5people",
     "transport_floor_ms_p50", "visualizer_ms_median",
+    # issue 17
+    "pipeline_latency_ms_p50_5people_single_process", "pipeline_dropped_5people_single_process",
+    "pipeline_latency_ms_p50_5people_live", "pipeline_rate_hz_5people_live",
+    "pipeline_dropped_5people_live", "posenet_mflop_per_person", "meshnet_mflop_per_person",
+    "posenet_gflops_achieved", "meshnet_gflops_achieved", "meshnet_time_outside_gemms_share",
 )
 
 
@@ -42,3 +47,7 @@ def test_quick_run_writes_every_key(tmp_path) -> None:
     assert results["quick"] is True
     assert results["pipeline_latency_ms_p50"] >= results["transport_floor_ms_p50"] > 0
     assert "pipeline_latency_ms_p50" in completed.stdout  # the table
+    # FLOPs come from the layer shapes, so even a quick run gets them right (~195 + 17 MFLOP
+    # dense + sparse for the default MeshNet, ~9 for PoseNet).
+    assert 100 < results["meshnet_mflop_per_person"] < 1000
+    assert 0 < results["meshnet_time_outside_gemms_share"] < 1
