@@ -10,7 +10,7 @@ from rclpy.serialization import deserialize_message, serialize_message
 from std_msgs.msg import Header
 
 from p2m_msgs.msg import HumanMeshArray, Keypoints2DArray, MeshTopology, Pose3DArray
-from p2m_nodes import conversions as cv
+from p2m_nodes.stages import conversions as cv
 
 HEADER = Header(stamp=Time(sec=12, nanosec=345), frame_id="camera_optical_frame")
 
@@ -111,7 +111,16 @@ def test_mesh_topology_round_trip_and_errors():
 def test_empty_frames_round_trip():
     msg = round_trip(cv.keypoints_array_to_msg(HEADER, (640, 480), np.zeros((0, 17, 2)), np.zeros((0, 17))))
     assert isinstance(msg, Keypoints2DArray) and msg.people == [] and msg.header == HEADER
-    assert cv.pose3d_array_to_msg(HEADER, (1, 1), np.zeros((0, 17, 3)), []).people == []
+    poses = round_trip(cv.pose3d_array_to_msg(HEADER, (640, 480), np.zeros((0, 17, 3)), []))
+    assert isinstance(poses, Pose3DArray) and poses.header == HEADER and poses.image_width == 640
+    assert poses.people == [] and cv.pose3d_people_from_msg(poses) == []
     mesh = cv.human_mesh_array_to_msg(HEADER, "t", np.zeros((0, 5, 3)), np.zeros((0, 17, 3)), "h36m17")
     assert isinstance(round_trip(mesh), HumanMeshArray) and cv.human_meshes_from_msg(mesh) == []
-    assert isinstance(Pose3DArray(), Pose3DArray)
+
+
+def test_stamps_to_and_from_integer_nanoseconds():
+    assert cv.stamp_to_ns(HEADER.stamp) == 12_000_000_345
+    assert cv.stamp_from_ns(12_000_000_345) == HEADER.stamp
+    late = Time(sec=2**31 - 1, nanosec=999_999_999)  # the last stamp an int32 second holds
+    assert cv.stamp_from_ns(cv.stamp_to_ns(late)) == late
+    assert cv.stamp_to_ns(late) + 1 == 2**31 * cv.NANOSECONDS_PER_SECOND

@@ -24,6 +24,12 @@ from dataclasses import dataclass
 import numpy as np
 
 
+def pinhole_intrinsics(focal_px: float, principal_point_px: tuple[float, float] | np.ndarray) -> np.ndarray:
+    """(3, 3) float64 camera matrix K, pixels: square pixels, no skew, principal point (cx, cy)."""
+    center_x, center_y = principal_point_px
+    return np.array([[focal_px, 0.0, center_x], [0.0, focal_px, center_y], [0.0, 0.0, 1.0]], dtype=np.float64)
+
+
 @dataclass
 class CameraPlacementConfig:
     """Parameters of :func:`estimate_root_translation`.

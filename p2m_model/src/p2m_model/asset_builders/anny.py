@@ -24,6 +24,7 @@ from p2m_model.asset_builders.geometric_joints import head_top_weights
 from p2m_model.body.asset import BodyModelAsset
 from p2m_model.body.coarsening import DEFAULT_NUM_COARSENINGS, mesh_hierarchy
 from p2m_model.body.skeletons import COCO17_JOINT_NAMES, H36M17_JOINT_NAMES
+from p2m_model.evaluation.metrics import MM_PER_M
 from p2m_model.synthesis.anny_bodies import ANNY_TO_FRONT_VIEW, AnnyBodyGenerator
 
 ANNY_ASSET_VERSION = "anny-v1"
@@ -174,7 +175,7 @@ def fit_h36m17_regressor(generator, coco17_regressor: np.ndarray, config: AnnyAs
         candidates = np.sort(np.argsort(distance, kind="stable")[:config.candidate_vertices])
         regressor[row] = fit_vertex_regressor(vertices[fit], targets[fit], candidates)
         predicted = np.einsum("v,nvd->nd", regressor[row], vertices[check])
-        errors_mm[name] = float(np.linalg.norm(predicted - targets[check], axis=1).mean() * 1000.0)
+        errors_mm[name] = float(np.linalg.norm(predicted - targets[check], axis=1).mean() * MM_PER_M)
     return regressor, errors_mm
 
 

@@ -39,15 +39,10 @@ from pathlib import Path
 import numpy as np
 from scipy.optimize import nnls
 
+from p2m_model.asset_builders.smpl import SMPL_JOINT_NAMES
 from p2m_model.synthesis.shapes import PhenotypeConfig, sample_phenotypes
 
-# SMPL's 24 joints and parents (Loper et al., SIGGRAPH Asia 2015; smplx/joint_names.py order).
-SMPL_JOINT_NAMES = (
-    "pelvis", "left_hip", "right_hip", "spine1", "left_knee", "right_knee", "spine2",
-    "left_ankle", "right_ankle", "spine3", "left_foot", "right_foot", "neck", "left_collar",
-    "right_collar", "head", "left_shoulder", "right_shoulder", "left_elbow", "right_elbow",
-    "left_wrist", "right_wrist", "left_hand", "right_hand",
-)  # fmt: skip
+# Parents of SMPL's 24 joints (SMPL_JOINT_NAMES; Loper et al., SIGGRAPH Asia 2015).
 SMPL_PARENTS = (-1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 12, 13, 14, 16, 17, 18, 19, 20, 21)
 # SMPL's files store the root's parent as uint32 max; smplx replaces it by -1 when loading.
 SMPL_ROOT_PARENT_IN_FILE = 4294967295

@@ -43,6 +43,7 @@ from p2m_model.body.skeletons import COCO17_JOINT_NAMES, COCO17_PELVIS_JOINTS, H
 # SMPL's axes (Y up, Z forward, X subject's left) -> front view (x left, y down, facing -z).
 SMPL_TO_FRONT_VIEW = np.diag([1.0, -1.0, -1.0])
 
+# SMPL's 24 joints in its files' order (Loper et al., SIGGRAPH Asia 2015; smplx/joint_names.py).
 SMPL_JOINT_NAMES = (
     "pelvis", "left_hip", "right_hip", "spine1", "left_knee", "right_knee", "spine2",
     "left_ankle", "right_ankle", "spine3", "left_foot", "right_foot", "neck", "left_collar",

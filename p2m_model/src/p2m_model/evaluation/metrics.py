@@ -16,6 +16,8 @@ import torch
 
 ArrayLike = TypeVar("ArrayLike", np.ndarray, torch.Tensor)
 
+MM_PER_M = 1000.0  # errors are computed in metres and reported in millimetres
+
 
 def _as_tensor(x: np.ndarray | torch.Tensor) -> torch.Tensor:
     tensor = torch.from_numpy(np.asarray(x, dtype=np.float64)) if isinstance(x, np.ndarray) else x

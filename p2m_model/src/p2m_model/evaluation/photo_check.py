@@ -17,7 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from p2m_model.camera_placement import estimate_root_translation
+from p2m_model.camera_placement import estimate_root_translation, pinhole_intrinsics
+from p2m_model.evaluation.figures import new_figure, save_figure
 from p2m_model.inputs.keypoint_detection import MediaPipePoseConfig, MediaPipePoseDetector
 from p2m_model.mesh_rendering import overlay
 from p2m_model.predictor import Pose2MeshPredictor
@@ -28,7 +29,7 @@ MESH_COLOUR = (90, 140, 255)
 
 def assumed_intrinsics(width: int, height: int) -> np.ndarray:
     """(3, 3) K with focal length = width and the principal point at the centre."""
-    return np.array([[width, 0.0, width / 2.0], [0.0, width, height / 2.0], [0.0, 0.0, 1.0]])
+    return pinhole_intrinsics(width, (width / 2.0, height / 2.0))
 
 
 def photo_overlay(predictor: Pose2MeshPredictor, detector: MediaPipePoseDetector,
@@ -64,15 +65,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--checkpoint", default=None, help="default: the shipped checkpoint")
     args = parser.parse_args(argv)
 
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     from skimage import data
 
     predictor = Pose2MeshPredictor.from_checkpoint(args.checkpoint, device="cpu")
     detector = MediaPipePoseDetector(MediaPipePoseConfig(static_image_mode=True))
-    figure, grid = plt.subplots(2, len(PHOTOS), figsize=(5 * len(PHOTOS), 10))
+    figure, grid = new_figure(2, len(PHOTOS), figsize=(5 * len(PHOTOS), 10))
     for column, name in enumerate(PHOTOS):
         image = getattr(data, name)()
         if image.ndim == 2:  # camera.png is greyscale
@@ -85,9 +82,8 @@ def main(argv: list[str] | None = None) -> int:
         grid[1, column].set_title("recovered mesh (assumed focal length = width)", fontsize=9)
         for axes in grid[:, column]:
             axes.axis("off")
-    figure.tight_layout()
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(args.output, dpi=90)
+    save_figure(figure, args.output, dpi=90)
     print(f"wrote {args.output}")
     return 0
 

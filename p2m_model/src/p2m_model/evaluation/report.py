@@ -6,17 +6,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402  (after choosing the file-only backend)
-import numpy as np  # noqa: E402
-
-from p2m_model.body.skeletons import H36M17_JOINT_NAMES  # noqa: E402
-from p2m_model.evaluation.scoring import SampleErrors  # noqa: E402
-from p2m_model.mesh_rendering import render  # noqa: E402
-from p2m_model.predictor import Pose2MeshPredictor  # noqa: E402
-from p2m_model.training.loop import read_history  # noqa: E402
+from p2m_model.body.skeletons import H36M17_JOINT_NAMES
+from p2m_model.camera_placement import pinhole_intrinsics
+from p2m_model.evaluation.figures import new_figure, save_figure
+from p2m_model.evaluation.scoring import SampleErrors
+from p2m_model.mesh_rendering import render
+from p2m_model.predictor import Pose2MeshPredictor
+from p2m_model.training.loop import read_history
 
 NOISE_BINS_PERCENT = (0.0, 1.0, 2.0, 3.0, 5.0, 8.0, 12.0, np.inf)
 MESH_EXAMPLES = 4
@@ -66,13 +64,6 @@ def seconds_per_step(train_records: list[dict[str, Any]]) -> float | None:
     return float(np.median(rates)) if rates else None
 
 
-def save_figure(figure: Any, path: Path, dpi: int = 110) -> None:
-    """Lay out, write as PNG and close a matplotlib figure."""
-    figure.tight_layout()
-    figure.savefig(path, dpi=dpi)
-    plt.close(figure)
-
-
 def noise_table(errors: SampleErrors) -> list[dict[str, Any]]:
     """Mean errors per bin of input noise level (see ``SampleErrors.noise_level``)."""
     rows = []
@@ -86,7 +77,7 @@ def noise_table(errors: SampleErrors) -> list[dict[str, Any]]:
 
 def plot_per_joint(per_joint_mm: np.ndarray, path: Path) -> None:
     """Bar chart of (17,) mean pelvis-aligned errors per H36M-17 joint, mm, saved to ``path``."""
-    figure, axes = plt.subplots(figsize=(9, 3.5))
+    figure, axes = new_figure(figsize=(9, 3.5))
     axes.bar(range(len(per_joint_mm)), per_joint_mm, color="#4c72b0")
     axes.set_xticks(range(len(per_joint_mm)), H36M17_JOINT_NAMES, rotation=60, ha="right")
     axes.set_ylabel("error (mm)")
@@ -96,7 +87,7 @@ def plot_per_joint(per_joint_mm: np.ndarray, path: Path) -> None:
 
 def _plot_noise(rows: list[dict[str, Any]], path: Path) -> None:
     labels = [f"{r['noise_percent_low']:g}-{r['noise_percent_high']:g}" for r in rows]
-    figure, axes = plt.subplots(figsize=(7, 3.5))
+    figure, axes = new_figure(figsize=(7, 3.5))
     for key, name in METRIC_LABELS:
         axes.plot(labels, [r[key] for r in rows], marker="o", label=name)
     axes.set_xlabel("2D input error (% of the person's box diagonal)")
@@ -117,7 +108,7 @@ def _plot_history(history_path: Path, path: Path) -> dict[str, Any]:
     train = [r for r in records if "loss" in r]
     val = [r for r in records if "mpjpe_mm" in r]
     fit = fit_learning_curve(np.array([r["step"] for r in val]), np.array([r["mpjpe_mm"] for r in val]))
-    figure, (loss_axes, val_axes) = plt.subplots(1, 2, figsize=(10, 3.5))
+    figure, (loss_axes, val_axes) = new_figure(1, 2, figsize=(10, 3.5))
     loss_axes.plot([r["step"] for r in train], [r["loss"] for r in train], lw=0.8)
     loss_axes.set_yscale("log")
     loss_axes.set_xlabel("step")
@@ -172,14 +163,12 @@ def _render_examples(predictor: Pose2MeshPredictor, dataset: Any, indices: list[
     The prediction is root-relative; it is drawn at the true root position so
     only the recovered pose and shape differ.
     """
-    figure, grid = plt.subplots(2, len(indices), figsize=(3.2 * len(indices), 6.4))
+    figure, grid = new_figure(2, len(indices), figsize=(3.2 * len(indices), 6.4))
     for column, index in enumerate(indices):
         item = {k: v.numpy() for k, v in dataset[index].items()}
         result = predictor.predict(item["keypoints"][None], item["scores"][None],
                                    tuple(item["image_size"]))
-        focal = float(item["focal_px"])
-        camera_matrix = np.array([[focal, 0, item["principal_point_px"][0]],
-                                  [0, focal, item["principal_point_px"][1]], [0, 0, 1]])
+        camera_matrix = pinhole_intrinsics(float(item["focal_px"]), item["principal_point_px"])
         size = tuple(int(s) for s in item["image_size"])
         for row, (vertices, colour, title) in enumerate((
                 (item["vertices"], (190, 190, 190), "truth"),

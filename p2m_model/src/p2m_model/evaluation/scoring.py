@@ -16,12 +16,14 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from p2m_model.evaluation.metrics import mean_point_error, pa_mpjpe
+from p2m_model.body.skeletons import H36M17_JOINT_NAMES
+from p2m_model.evaluation.metrics import MM_PER_M, mean_point_error, pa_mpjpe
 from p2m_model.predictor import Pose2MeshPredictor
 
-PELVIS = 0  # index of "pelvis" in H36M-17
-# H36M-17 joints scored by MPJPE / PA-MPJPE: all but pelvis, torso (7) and nose (9).
-SCORED_JOINTS = tuple(j for j in range(17) if j not in (PELVIS, 7, 9))
+PELVIS = H36M17_JOINT_NAMES.index("pelvis")
+# H36M-17 joints scored by MPJPE / PA-MPJPE: all but pelvis, torso and nose.
+SCORED_JOINTS = tuple(index for index, name in enumerate(H36M17_JOINT_NAMES)
+                      if name not in ("pelvis", "torso", "nose"))
 
 
 @dataclass
@@ -84,10 +86,10 @@ def joint_errors(pred_joints: np.ndarray, gt_joints: np.ndarray
     """
     pred_joints = np.asarray(pred_joints, dtype=np.float64)
     gt_joints = np.asarray(gt_joints, dtype=np.float64)
-    per_joint = 1000.0 * np.linalg.norm((pred_joints - pred_joints[:, PELVIS:PELVIS + 1])
-                                        - (gt_joints - gt_joints[:, PELVIS:PELVIS + 1]), axis=-1)
+    per_joint = MM_PER_M * np.linalg.norm((pred_joints - pred_joints[:, PELVIS:PELVIS + 1])
+                                          - (gt_joints - gt_joints[:, PELVIS:PELVIS + 1]), axis=-1)
     scored = list(SCORED_JOINTS)
-    pa = 1000.0 * pa_mpjpe(pred_joints[:, scored], gt_joints[:, scored])
+    pa = MM_PER_M * pa_mpjpe(pred_joints[:, scored], gt_joints[:, scored])
     return per_joint, per_joint[:, scored].mean(axis=1), pa
 
 
@@ -104,7 +106,7 @@ def vertex_errors(pred_vertices: np.ndarray, gt_vertices: np.ndarray,
     """
     pred = np.asarray(pred_vertices, dtype=np.float64) - np.asarray(pred_pelvis, np.float64)[:, None]
     gt = np.asarray(gt_vertices, dtype=np.float64) - np.asarray(gt_pelvis, np.float64)[:, None]
-    return 1000.0 * mean_point_error(pred, gt)
+    return MM_PER_M * mean_point_error(pred, gt)
 
 
 def score_batch(predictor: Pose2MeshPredictor, batch: dict[str, torch.Tensor]) -> SampleErrors:

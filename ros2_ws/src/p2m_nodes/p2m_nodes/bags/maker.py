@@ -33,8 +33,10 @@ from rclpy.serialization import serialize_message
 from std_msgs.msg import Header
 from tqdm import tqdm
 
+from p2m_model.camera_placement import pinhole_intrinsics
 from p2m_nodes.bags.bag_io import open_writer
 from p2m_nodes.sources.synthetic_source import FRAME_ID, SyntheticFrame, SyntheticSourceConfig, frame_messages
+from p2m_nodes.stages.conversions import stamp_from_ns
 
 DEFAULT_START_TIME_S = 1_700_000_000.0  # fixed, so the same command writes the same bag
 
@@ -91,9 +93,7 @@ class BagContents:
 def frame_records(frame: BagFrame, topology: str, index: int,
                   contents: BagContents) -> Iterator[tuple[str, bytes]]:
     """(topic, CDR bytes) of one frame's messages, in publishing order (camera first)."""
-    seconds, nanoseconds = divmod(frame.stamp_ns, 1_000_000_000)
-    header = Header(frame_id=FRAME_ID)
-    header.stamp.sec, header.stamp.nanosec = int(seconds), int(nanoseconds)
+    header = Header(stamp=stamp_from_ns(frame.stamp_ns), frame_id=FRAME_ID)
     messages = frame_messages(header, frame.frame, frame.intrinsics, frame.image_size, topology)
     with_mesh = contents.mesh_every > 0 and index % contents.mesh_every == 0
     for topic, (_, field) in TOPICS.items():
@@ -169,9 +169,7 @@ def dataset_frames(data_dir: Path, split: str, seed: int, count: int | None, rat
             root = item["root_camera"]  # the dataset's root (mid-hips) in the camera, metres
             joints_camera = item["joints_h36m"] + root  # 17 x 3
             pelvis = joints_camera[0]  # H36M-17 pelvis: the ground truth's root
-            intrinsics = np.array([[item["focal_px"], 0.0, item["principal_point_px"][0]],
-                                   [0.0, item["focal_px"], item["principal_point_px"][1]],
-                                   [0.0, 0.0, 1.0]])
+            intrinsics = pinhole_intrinsics(float(item["focal_px"]), item["principal_point_px"])
             frame = SyntheticFrame(
                 keypoints=item["keypoints"][None], scores=item["scores"][None],
                 exact_keypoints=item["keypoints_exact"][None],

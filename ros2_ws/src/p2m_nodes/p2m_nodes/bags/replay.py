@@ -46,6 +46,7 @@ from rosbags.highlevel import AnyReader
 
 from p2m_nodes.runtime.node_support import init_ros
 from p2m_nodes.runtime.qos import STREAM_QOS
+from p2m_nodes.stages.conversions import NANOSECONDS_PER_SECOND
 
 HEADER_TYPE = "std_msgs/msg/Header"
 # CDR: 4-byte encapsulation header (byte 1: 1 = little endian), then the Header's
@@ -97,13 +98,13 @@ def _stamp_format(data: bytes) -> str:
 def header_stamp_ns(data: bytes) -> int:
     """Header stamp (ns) of a CDR message whose first field is a std_msgs/Header."""
     sec, nanosec = struct.unpack_from(_stamp_format(data), data, STAMP_OFFSET)
-    return sec * 1_000_000_000 + nanosec
+    return sec * NANOSECONDS_PER_SECOND + nanosec
 
 
 def restamped(data: bytes, stamp_ns: int) -> bytes:
     """A copy of a headed CDR message with its header stamp set to ``stamp_ns``."""
     out = bytearray(data)
-    struct.pack_into(_stamp_format(data), out, STAMP_OFFSET, *divmod(int(stamp_ns), 1_000_000_000))
+    struct.pack_into(_stamp_format(data), out, STAMP_OFFSET, *divmod(int(stamp_ns), NANOSECONDS_PER_SECOND))
     return bytes(out)
 
 

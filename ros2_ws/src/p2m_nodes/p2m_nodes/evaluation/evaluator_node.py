@@ -43,7 +43,12 @@ from p2m_nodes.evaluation.replay_scoring import ReplayResult, ReplayScorer, writ
 from p2m_nodes.runtime.child_processes import stop_processes
 from p2m_nodes.runtime.node_support import init_ros, stamp_seconds
 from p2m_nodes.runtime.qos import STREAM_QOS
-from p2m_nodes.stages.conversions import human_meshes_from_msg, keypoints_people_from_msg, pose3d_people_from_msg
+from p2m_nodes.stages.conversions import (
+    human_meshes_from_msg,
+    keypoints_people_from_msg,
+    pose3d_people_from_msg,
+    stamp_to_ns,
+)
 
 JOINT_SET = "h36m17"  # of the ground truth and of HumanMesh.joints
 GROUND_TRUTH_POSE_TOPIC = "ground_truth/pose_3d"
@@ -55,7 +60,7 @@ PIPELINE_STOP_TIMEOUT_S = 15.0
 
 
 def _stamp_ns(msg) -> int:
-    return msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
+    return stamp_to_ns(msg.header.stamp)
 
 
 def add_ground_truth_pose(scorer: ReplayScorer, msg: Pose3DArray) -> None:

@@ -31,7 +31,7 @@ from p2m_nodes.runtime.qos import LATCHED_QOS, STREAM_QOS
 from p2m_nodes.stages.conversions import human_meshes_from_msg, mesh_topology_from_msg
 from p2m_nodes.stages.marker_serialization import marker_has_texture_fields, serialize_marker_array
 from p2m_nodes.stages.mesh_markers import MarkerStyle, people_markers
-from p2m_nodes.stages.validation import WHOLE_FRAME, Rejection, validate_meshes
+from p2m_nodes.stages.validation import WHOLE_FRAME, WRONG_LENGTH, Rejection, validate_meshes
 
 VISUALIZER_PARAMETERS = (
     ParameterSpec("mesh_alpha", 0.85, "Mesh opacity in [0, 1].", in_unit_interval),
@@ -76,7 +76,7 @@ class VisualizerNode(Node):
         try:
             people = human_meshes_from_msg(msg)
         except ValueError as error:
-            self.health.rejected([Rejection(WHOLE_FRAME, "wrong_length", str(error))])
+            self.health.rejected([Rejection(WHOLE_FRAME, WRONG_LENGTH, str(error))])
             return
         # NaN or absurd coordinates would draw garbage: those people are left out.
         people, rejections = validate_meshes(people)

@@ -16,11 +16,13 @@ import array
 from collections.abc import Sequence
 
 import numpy as np
+from builtin_interfaces.msg import Time
 from geometry_msgs.msg import Point
 from std_msgs.msg import Header
 
+from p2m_model.inputs.keypoint_files import UNTRACKED_PERSON_ID
 from p2m_msgs.msg import HumanMesh, HumanMeshArray, Keypoints2D, Keypoints2DArray, MeshTopology, Pose3D, Pose3DArray
-from p2m_nodes.stages.person_data import UNTRACKED_PERSON_ID, PersonKeypoints, PersonMesh, PersonPose3D
+from p2m_nodes.stages.person_data import PersonKeypoints, PersonMesh, PersonPose3D
 
 __all__ = [
     "UNTRACKED_PERSON_ID", "PersonKeypoints", "PersonMesh", "PersonPose3D",
@@ -28,8 +30,10 @@ __all__ = [
     "keypoints_array_to_msg", "keypoints_person_from_msg", "keypoints_people_from_msg",
     "pose3d_array_to_msg", "pose3d_people_from_msg", "human_mesh_array_to_msg",
     "human_meshes_from_msg", "mesh_topology_to_msg", "mesh_topology_from_msg",
-    "camera_matrix_from_info",
+    "camera_matrix_from_info", "NANOSECONDS_PER_SECOND", "stamp_to_ns", "stamp_from_ns",
 ]
+
+NANOSECONDS_PER_SECOND = 1_000_000_000
 
 
 def float32_sequence(values: np.ndarray) -> array.array:
@@ -52,6 +56,17 @@ def float32_view(field: Sequence[float]) -> np.ndarray:
 def copy_header(header: Header) -> Header:
     """A new Header with the same stamp and frame_id (never restamped)."""
     return Header(stamp=header.stamp, frame_id=header.frame_id)
+
+
+def stamp_to_ns(stamp: Time) -> int:
+    """builtin_interfaces/Time -> integer nanoseconds (exact, so stamps can be matched as keys)."""
+    return stamp.sec * NANOSECONDS_PER_SECOND + stamp.nanosec
+
+
+def stamp_from_ns(stamp_ns: int) -> Time:
+    """Integer nanoseconds -> builtin_interfaces/Time."""
+    seconds, nanoseconds = divmod(int(stamp_ns), NANOSECONDS_PER_SECOND)
+    return Time(sec=seconds, nanosec=nanoseconds)
 
 
 def _person_ids(person_ids: Sequence[int] | np.ndarray | None, count: int) -> list[int]:

@@ -10,8 +10,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-UNTRACKED_PERSON_ID = -1
-
 
 @dataclass(frozen=True)
 class PersonKeypoints:
