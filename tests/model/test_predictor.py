@@ -36,6 +36,19 @@ def test_round_trip_outputs(predictor, toy_asset):
         out.joints3d, np.einsum("jv,nvc->njc", toy_asset.h36m17_regressor, out.vertices), atol=1e-5)
 
 
+
+def test_prepared_input_gives_the_checked_path_results(predictor):
+    """What the nodes call (prepare once, then *_prepared) equals predict / lift / recover_mesh."""
+    keypoints, scores = people(3)
+    inputs = predictor.prepare(keypoints, scores)
+    assert len(inputs) == 3 and inputs.normalized.shape == (3, 17, 2)
+    full, prepared = predictor.predict(keypoints, scores, (640, 480)), predictor.predict_prepared(inputs)
+    np.testing.assert_allclose(prepared.vertices, full.vertices, atol=1e-6)
+    np.testing.assert_allclose(predictor.lift_prepared(inputs), full.pose3d_coco, atol=1e-6)
+    mesh = predictor.recover_mesh_prepared(inputs, full.pose3d_coco)
+    np.testing.assert_allclose(mesh.joints3d, full.joints3d, atol=1e-6)
+
+
 def test_each_person_independent_of_image_placement(predictor):
     keypoints, scores = people(2)
     out = predictor.predict(keypoints, scores, (640, 480))

@@ -278,10 +278,6 @@ class JointRegressors:
         """(N, V, 3) vertices moved so that their root (pelvis) is at the origin."""
         return vertices - self.root_of(vertices)[:, None]
 
-    def coco17_joints(self, vertices: torch.Tensor) -> torch.Tensor:
-        """(N, V, 3) vertices -> (N, 17, 3) COCO-17 joints, same units and frame."""
-        return torch.einsum("jv,bvc->bjc", self.coco17, vertices)
-
     def h36m17_joints(self, vertices: torch.Tensor) -> torch.Tensor:
         """(N, V, 3) vertices -> (N, 17, 3) Human3.6M-17 joints, same units and frame."""
         return torch.einsum("jv,bvc->bjc", self.h36m17, vertices)
