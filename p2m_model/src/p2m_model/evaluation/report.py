@@ -14,7 +14,7 @@ from p2m_model.evaluation.figures import new_figure, save_figure
 from p2m_model.evaluation.scoring import SampleErrors
 from p2m_model.mesh_rendering import render
 from p2m_model.predictor import Pose2MeshPredictor
-from p2m_model.training.loop import read_history
+from p2m_model.run_history import read_history
 
 NOISE_BINS_PERCENT = (0.0, 1.0, 2.0, 3.0, 5.0, 8.0, 12.0, np.inf)
 MESH_EXAMPLES = 4

@@ -29,8 +29,9 @@ import torch
 from p2m_model.evaluation.scoring import evaluate
 from p2m_model.nn.cascade import Pose2MeshNet
 from p2m_model.predictor import Pose2MeshPredictor
+from p2m_model.run_history import read_history
 from p2m_model.synthesis.dataset import SyntheticBodyDataset, SyntheticViewConfig, shard_paths
-from p2m_model.training.loop import HISTORY_NAME, LATEST_NAME, TrainingConfig, read_history, train
+from p2m_model.training.loop import HISTORY_NAME, LATEST_NAME, TrainingConfig, train
 
 VARIANTS: dict[str, dict[str, str]] = {
     "gcn": {},

@@ -16,7 +16,6 @@ under ``torchrun`` (DistributedDataParallel; rank 0 validates and writes files).
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import os
 import random
@@ -38,6 +37,7 @@ from p2m_model.nn.cascade import Pose2MeshNet
 from p2m_model.nn.losses import LossWeights, pose2mesh_loss
 from p2m_model.nn.pose_normalization import normalize_keypoints
 from p2m_model.predictor import Pose2MeshPredictor, resolve_device
+from p2m_model.run_history import append_history
 from p2m_model.synthesis.dataset import SyntheticBodyDataset, SyntheticViewConfig, shard_paths
 
 STATE_NAME = "state.pt"
@@ -164,16 +164,6 @@ def changed_settings(old: dict[str, Any], new: dict[str, Any], prefix: str = "")
         elif before != after:
             changes[f"{prefix}{key}"] = [before, after]
     return changes
-
-
-def read_history(path: Path) -> list[dict[str, Any]]:
-    """The records of a run's history.jsonl, in the order they were written."""
-    return [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
-
-
-def append_history(output: Path, record: dict[str, Any]) -> None:
-    with open(output / HISTORY_NAME, "a") as history:
-        history.write(json.dumps(record) + "\n")
 
 
 def learning_rate_factor(step: int, optim: OptimConfig) -> float:
@@ -314,7 +304,7 @@ def train(config: TrainingConfig, output_dir: str | os.PathLike, asset: Any,
             config_path.write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
         if previous is not None and previous != config.to_dict():
             # e.g. --steps raised on resume: the history says from which step it applies.
-            append_history(output, {"step": step,
+            append_history(output / HISTORY_NAME, {"step": step,
                                      "config_changed": changed_settings(previous, config.to_dict())})
     trained = model
     if dist.world_size > 1:
@@ -339,7 +329,7 @@ def train(config: TrainingConfig, output_dir: str | os.PathLike, asset: Any,
         write_atomically(state_path, lambda temp: torch.save(state, temp))
 
     def log(record: dict[str, Any]) -> None:
-        append_history(output, record)
+        append_history(output / HISTORY_NAME, record)
 
     last_validation: dict[str, Any] = {}
     bar = tqdm(total=config.optim.steps, initial=step, desc="train", unit="step",

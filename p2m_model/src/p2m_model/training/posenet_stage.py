@@ -38,6 +38,7 @@ from p2m_model.evaluation.posenet_scoring import score_posenet
 from p2m_model.nn.pose_normalization import normalize_keypoints, root_ray
 from p2m_model.nn.posenet import PoseNet
 from p2m_model.predictor import resolve_device
+from p2m_model.run_history import append_history
 from p2m_model.synthesis.pose_bank import PoseBank
 from p2m_model.synthesis.view_sampler import StreamingViews, ViewBatch, ViewConfig, fixed_views
 from p2m_model.training.loop import (
@@ -45,7 +46,6 @@ from p2m_model.training.loop import (
     HISTORY_NAME,
     STATE_NAME,
     OptimConfig,
-    append_history,
     changed_settings,
     learning_rate_factor,
     seed_everything,
@@ -150,8 +150,9 @@ def posenet_inputs(views: dict[str, torch.Tensor], config: Pose2MeshConfig) -> t
 
 
 @torch.inference_mode()
-def predict_views(posenet: PoseNet, views: ViewBatch, config: Pose2MeshConfig, device: torch.device,
-                  batch_size: int = 1024) -> np.ndarray:
+def predict_views(
+    posenet: PoseNet, views: ViewBatch, config: Pose2MeshConfig, device: torch.device, batch_size: int = 1024
+) -> np.ndarray:
     """PoseNet's (B, 17, 3) root-relative COCO-17 joints, metres, for a batch of views."""
     posenet.eval()
     outputs = []
@@ -162,8 +163,9 @@ def predict_views(posenet: PoseNet, views: ViewBatch, config: Pose2MeshConfig, d
     return np.concatenate(outputs)
 
 
-def train_posenet(config: PoseNetStageConfig, output_dir: str | os.PathLike, resume: bool = False,
-                  progress: bool = True) -> dict[str, Any]:
+def train_posenet(
+    config: PoseNetStageConfig, output_dir: str | os.PathLike, resume: bool = False, progress: bool = True
+) -> dict[str, Any]:
     """Train (or resume) PoseNet in ``output_dir``; return the last validation record.
 
     Raises:
@@ -204,23 +206,32 @@ def train_posenet(config: PoseNetStageConfig, output_dir: str | os.PathLike, res
     if previous != config.to_dict():
         config_path.write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
         if previous is not None:
-            append_history(output, {"step": step, "config_changed": changed_settings(previous, config.to_dict())})
+            append_history(
+                output / HISTORY_NAME, {"step": step, "config_changed": changed_settings(previous, config.to_dict())}
+            )
 
     batch_size = config.optim.batch_size
     stream = StreamingViews(train_bank, batch_size, ViewConfig(), config.seed)
 
     def save_state() -> None:
         save_posenet_checkpoint(output / LATEST_NAME, posenet, config.model, config.asset_version)
-        state = {"model": posenet.state_dict(), "optimizer": optimizer.state_dict(),
-                 "scheduler": scheduler.state_dict(), "step": step, "best_pa_mpjpe": best,
-                 "torch_rng": torch.get_rng_state(), "numpy_rng": np.random.get_state(),
-                 "python_rng": random.getstate()}
+        state = {
+            "model": posenet.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(),
+            "step": step,
+            "best_pa_mpjpe": best,
+            "torch_rng": torch.get_rng_state(),
+            "numpy_rng": np.random.get_state(),
+            "python_rng": random.getstate(),
+        }
         write_atomically(state_path, lambda temp: torch.save(state, temp))
 
     last: dict[str, Any] = {}
     running, started = 0.0, time.perf_counter()
-    bar = tqdm(total=config.optim.steps, initial=step, desc="posenet", unit="step", disable=not progress,
-               dynamic_ncols=True)
+    bar = tqdm(
+        total=config.optim.steps, initial=step, desc="posenet", unit="step", disable=not progress, dynamic_ncols=True
+    )
     # The next batch of views is drawn on a thread while the network trains on this one.
     with ThreadPoolExecutor(max_workers=1) as prefetch:
         upcoming = prefetch.submit(stream.batch, step)
@@ -241,10 +252,15 @@ def train_posenet(config: PoseNetStageConfig, output_dir: str | os.PathLike, res
             running += float(loss.detach())
             bar.update(1)
             if step % config.log_every == 0:
-                record = {"step": step, "samples": step * batch_size, "lr": scheduler.get_last_lr()[0],
-                          "elapsed_s": round(time.perf_counter() - started, 1), "loss": running / config.log_every}
+                record = {
+                    "step": step,
+                    "samples": step * batch_size,
+                    "lr": scheduler.get_last_lr()[0],
+                    "elapsed_s": round(time.perf_counter() - started, 1),
+                    "loss": running / config.log_every,
+                }
                 bar.set_postfix(loss=f"{record['loss']:.4f}")
-                append_history(output, record)
+                append_history(output / HISTORY_NAME, record)
                 running = 0.0
             done = step == config.optim.steps
             if step % config.validate_every == 0 or done:
@@ -252,11 +268,18 @@ def train_posenet(config: PoseNetStageConfig, output_dir: str | os.PathLike, res
                 posenet.train()
                 summary = score_posenet(predicted, val_views).summary()
                 # "samples" is the training samples seen; "scored" the validation bodies.
-                last = {"step": step, "split": "val", "scored": summary.pop("samples"), **summary,
-                        "samples": step * batch_size}
-                append_history(output, last)
-                bar.write(f"step {step} ({step * batch_size / 1e6:.2f}M samples): val MPJPE "
-                          f"{summary['mpjpe_mm']:.1f} mm, PA-MPJPE {summary['pa_mpjpe_mm']:.1f} mm")
+                last = {
+                    "step": step,
+                    "split": "val",
+                    "scored": summary.pop("samples"),
+                    **summary,
+                    "samples": step * batch_size,
+                }
+                append_history(output / HISTORY_NAME, last)
+                bar.write(
+                    f"step {step} ({step * batch_size / 1e6:.2f}M samples): val MPJPE "
+                    f"{summary['mpjpe_mm']:.1f} mm, PA-MPJPE {summary['pa_mpjpe_mm']:.1f} mm"
+                )
                 if summary["pa_mpjpe_mm"] < best:
                     best = summary["pa_mpjpe_mm"]
                     save_posenet_checkpoint(output / BEST_NAME, posenet, config.model, config.asset_version)
@@ -267,8 +290,11 @@ def train_posenet(config: PoseNetStageConfig, output_dir: str | os.PathLike, res
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m p2m_model.training.posenet_stage", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m p2m_model.training.posenet_stage",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--config", required=True, help="YAML PoseNet training config")
     parser.add_argument("--output", required=True, help="run directory")
     parser.add_argument("--resume", action="store_true", help="continue the run in --output")
