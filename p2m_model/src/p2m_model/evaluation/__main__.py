@@ -1,7 +1,12 @@
-"""Evaluate a checkpoint on a split of generated bodies; write JSON, Markdown and plots.
+"""Evaluate a checkpoint on generated bodies; write JSON, Markdown and plots.
 
-    python -m p2m_model.evaluation --data /path/to/p2m-synth --split test --output report/
+    python -m p2m_model.evaluation --data data/p2m-synth --split test --output report/
     python -m p2m_model.evaluation --checkpoint runs/x/best.safetensors --history runs/x/history.jsonl ...
+    python -m p2m_model.evaluation --pose-bank data/pose-bank/test.npz --posenet runs/posenet/best.safetensors \
+        --posenet-history runs/posenet/history.jsonl --train-bank data/pose-bank/train-*.npz --output report/
+
+Mesh figures come from a split of generated bodies (``--data``), PoseNet-alone figures from a
+test pose bank (``--pose-bank``, :mod:`p2m_model.synthesis.build_pose_bank`).
 
 The test split's views and detector noise are fixed by ``--seed`` (default 0),
 so the same command gives the same figures.
@@ -27,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--checkpoint", default=None, help="checkpoint (default: the shipped one)")
     parser.add_argument("--asset", default=None, help="body-model asset .npz (default: shipped Anny)")
-    parser.add_argument("--data", required=True, help="folder with the shards' manifest.json")
+    parser.add_argument("--data", default=None, help="folder with the shards' manifest.json (mesh figures)")
     parser.add_argument("--split", default="test", help="split to score (default: test)")
     parser.add_argument("--output", required=True, help="report folder (created if missing)")
     parser.add_argument("--max-samples", type=int, default=None, help="score only the first N")
@@ -38,8 +43,25 @@ def main(argv: list[str] | None = None) -> int:
                         help="a run's history.jsonl: adds the learning curve to the report")
     parser.add_argument("--command", default=None,
                         help="the command line to quote in the report (default: this one)")
+    posenet = parser.add_argument_group("PoseNet alone (stage 1), on a pose bank")
+    posenet.add_argument("--pose-bank", default=None, help="test pose bank .npz (build_pose_bank's test.npz)")
+    posenet.add_argument("--posenet", default=None,
+                         help="PoseNet or cascade checkpoint scored on --pose-bank (default: --checkpoint's)")
+    posenet.add_argument("--posenet-history", default=None, help="the PoseNet run's history.jsonl")
+    posenet.add_argument("--train-bank", nargs="*", default=(),
+                         help="training bank files: adds each test source's distance to the nearest training pose")
     args = parser.parse_args(argv)
-
+    if args.data is None and args.pose_bank is None:
+        parser.error("give --data (mesh figures), --pose-bank (PoseNet figures) or both")
+    command = args.command or "python -m p2m_model.evaluation " + " ".join(sys.argv[1:] if argv is None else argv)
+    if args.pose_bank is not None:
+        try:
+            _posenet_report(args, command)
+        except (FileNotFoundError, ValueError) as error:
+            print(f"evaluate: {error}", file=sys.stderr)
+            return 2
+    if args.data is None:
+        return 0
     try:
         predictor = Pose2MeshPredictor.from_checkpoint(args.checkpoint, device=args.device,
                                                        asset=_load_asset(args.asset))
@@ -51,8 +73,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"evaluate: {error}", file=sys.stderr)
         return 2
     errors = evaluate(predictor, dataset, batch_size=args.batch_size, max_samples=args.max_samples)
-    command = args.command or "python -m p2m_model.evaluation " + " ".join(
-        sys.argv[1:] if argv is None else argv)
     manifest = json.loads((Path(args.data) / MANIFEST_NAME).read_text())
     summary = write_report(Path(args.output), errors, predictor, dataset, command=command,
                            split=args.split, history=args.history,
@@ -61,6 +81,33 @@ def main(argv: list[str] | None = None) -> int:
           f"PA-MPJPE {summary['pa_mpjpe_mm']:.1f} mm, MPVPE {summary['mpvpe_mm']:.1f} mm "
           f"-> {args.output}")
     return 0
+
+
+def _posenet_report(args: argparse.Namespace, command: str) -> None:
+    """Score PoseNet alone on the test bank of ``args.pose_bank`` and write its report."""
+    from p2m_model.checkpoint import load_posenet_checkpoint
+    from p2m_model.evaluation.posenet_report import write_posenet_report
+    from p2m_model.evaluation.posenet_scoring import LIMB_JOINTS, M_TO_MM, score_posenet
+    from p2m_model.predictor import default_checkpoint_path, resolve_device
+    from p2m_model.synthesis.pose_bank import PoseBank
+    from p2m_model.synthesis.pose_coverage import nearest_pose_distance
+    from p2m_model.synthesis.view_sampler import ViewConfig, fixed_views
+    from p2m_model.training.posenet_stage import predict_views
+
+    device = resolve_device(args.device)
+    path = args.posenet or args.checkpoint or default_checkpoint_path()
+    posenet, info = load_posenet_checkpoint(path, device)
+    bank = PoseBank.load(Path(args.pose_bank))
+    views = fixed_views(bank, ViewConfig(), seed=args.seed)
+    errors = score_posenet(predict_views(posenet, views, info.config, device), views)
+    coverage = None
+    if args.train_bank:
+        training = PoseBank.load(*[Path(p) for p in args.train_bank]).joints_coco
+        distance = M_TO_MM * nearest_pose_distance(bank.joints_coco, training, list(LIMB_JOINTS))
+        coverage = {bank.sources[s]: float(distance[bank.source == s].mean()) for s in np.unique(bank.source)}
+    summary = write_posenet_report(Path(args.output), errors, bank.sources, command, args.posenet_history, coverage)
+    print(f"PoseNet, {summary['all']['samples']} samples: MPJPE {summary['all']['mpjpe_mm']:.1f} mm, "
+          f"PA-MPJPE {summary['all']['pa_mpjpe_mm']:.1f} mm -> {Path(args.output) / 'posenet.md'}")
 
 
 def _load_asset(path: str | None):
