@@ -38,10 +38,8 @@ import torch
 from p2m_model.asset_builders.geometric_joints import face_point_weights, head_top_weights
 from p2m_model.body.asset import BodyModelAsset
 from p2m_model.body.coarsening import DEFAULT_NUM_COARSENINGS, mesh_hierarchy
+from p2m_model.body.rig import RIG_TO_FRONT_VIEW
 from p2m_model.body.skeletons import COCO17_JOINT_NAMES, COCO17_PELVIS_JOINTS, H36M17_JOINT_NAMES
-
-# SMPL's axes (Y up, Z forward, X subject's left) -> front view (x left, y down, facing -z).
-SMPL_TO_FRONT_VIEW = np.diag([1.0, -1.0, -1.0])
 
 # SMPL's 24 joints in its files' order (Loper et al., SIGGRAPH Asia 2015; smplx/joint_names.py).
 SMPL_JOINT_NAMES = (
@@ -159,7 +157,7 @@ def build_smpl_asset(path: str | os.PathLike, num_coarsenings: int = DEFAULT_NUM
         vertices, joint_regressor = _rest_body(arrays)
     except (RuntimeError, ValueError, IndexError) as error:
         raise ValueError(f"{path}: smplx cannot pose this model ({error})") from error
-    template = vertices @ SMPL_TO_FRONT_VIEW.T
+    template = vertices @ RIG_TO_FRONT_VIEW.T  # the rig's axes are SMPL's
     if (joint_regressor < 0).any():
         raise ValueError(f"{path}: J_regressor has negative weights")
     coco, h36m = smpl_regressors(template, joint_regressor)

@@ -52,11 +52,3 @@ class AnnySkeleton:
         """Unit rest direction (3,) from the head of ``from_label`` to the head of ``to_label``."""
         vector = self.rest_heads[self.index(to_label)] - self.rest_heads[self.index(from_label)]
         return vector / np.linalg.norm(vector)
-
-    def to_arrays(self) -> dict[str, np.ndarray]:
-        """The skeleton as arrays, to store next to generated data."""
-        return {
-            "bone_labels": np.array(self.bone_labels),
-            "bone_parents": np.array(self.bone_parents, dtype=np.int64),
-            "rest_heads": self.rest_heads.astype(np.float32),
-        }

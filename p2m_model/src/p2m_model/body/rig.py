@@ -23,8 +23,8 @@ from p2m_model.body.rotations import axis_angle_to_matrix
 RIG_ASSET_NAME = "anny-v1-rig.npz"
 RIG_JOINT_COUNT = 24
 
-# Rig (SMPL axes: Y up, Z forward) -> the contract's front-view body frame (y down, facing -z):
-# a half turn about x.
+# Rig and SMPL axes (Y up, Z forward, X subject's left) -> the contract's front-view body
+# frame (y down, facing -z): a half turn about x.
 RIG_TO_FRONT_VIEW = np.diag([1.0, -1.0, -1.0]).astype(np.float32)
 
 
