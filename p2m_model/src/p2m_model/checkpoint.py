@@ -12,6 +12,7 @@ from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
 from p2m_model.atomic_files import write_atomically
+from p2m_model.body.asset import BodyModelAsset
 from p2m_model.config import Pose2MeshConfig
 from p2m_model.nn.cascade import Pose2MeshNet
 from p2m_model.nn.posenet import PoseNet
@@ -83,13 +84,13 @@ def read_checkpoint_info(path: str | os.PathLike) -> CheckpointInfo:
     return CheckpointInfo(metadata[_FORMAT_KEY], config, metadata[_ASSET_KEY])
 
 
-def load_checkpoint(path: str | os.PathLike, asset: Any,
+def load_checkpoint(path: str | os.PathLike, asset: BodyModelAsset,
                     device: str | torch.device = "cpu") -> Pose2MeshNet:
     """Build the network stored in ``path`` on ``asset``'s mesh hierarchy.
 
     Args:
         path: a file written by :func:`save_checkpoint`.
-        asset: body-model asset (``version``, ``hierarchy``); must be the one the
+        asset: the body-model asset (its ``version`` and ``hierarchy``); must be the one the
             checkpoint was trained on.
         device: where to put the model.
 
