@@ -12,7 +12,7 @@ from visualization_msgs.msg import Marker, MarkerArray
 
 from p2m_model.body.grid_mesh import grid_asset
 from p2m_model.body.skeletons import H36M17_EDGES
-from p2m_nodes import marker_serialization as ms
+from p2m_nodes.stages import marker_serialization as ms
 from p2m_nodes.stages.mesh_markers import (
     LABEL_NS,
     MESH_NS,

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from p2m_nodes import validation as v
+from p2m_nodes.stages import validation as v
 from p2m_nodes.stages.person_data import PersonKeypoints, PersonPose3D
 
 CONFIG = v.ValidationConfig(max_people=3, min_confident_joints=2)
