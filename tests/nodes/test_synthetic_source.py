@@ -183,3 +183,19 @@ def test_mediapipe_finds_the_rendered_person(asset: BodyModelAsset) -> None:
                 )
                 assert error < 12.0, error  # pixels, in a 640 x 480 image
     assert found >= 2
+
+
+def test_image_every_n_frames_is_stamped_as_its_frame(tmp_path, spawn_python, run_python) -> None:
+    """image_every_n:=3: an image for every third frame, under that frame's header."""
+    source = spawn_python(SOURCE.replace('"seed:=7"', '"seed:=7", "-p", "image_every_n:=3"'))
+    out_path = tmp_path / "received.json"
+    probe = run_python(SUBSCRIBER, str(out_path), "10", "60", timeout_s=120)
+    assert probe.returncode == 0, probe.stderr
+    source.kill()
+    received = json.loads(out_path.read_text())
+    frames = sorted(received.get("keypoints", {}), key=int)
+    images = sorted(received.get("image", {}), key=int)
+    assert len(frames) >= 10 and len(images) >= 2, (len(frames), len(images), source.stderr_path.read_text())
+    assert set(images) <= set(frames)
+    positions = [frames.index(stamp) for stamp in images]
+    assert all(later - earlier == 3 for earlier, later in zip(positions, positions[1:])), positions
