@@ -119,12 +119,31 @@ def _sample_range(rng: np.random.Generator, angle_range: AngleRange, count: int,
     return np.deg2rad(degrees)
 
 
+def euler_rotation(flexion: np.ndarray, lateral: np.ndarray, axial: np.ndarray) -> np.ndarray:
+    """(..., 3, 3) rotations Rz(axial) @ Rx(flexion) @ Ry(lateral) from (...) angles in radians
+    (the angles of :class:`EulerLimits`)."""
+    return (
+        axis_angle_to_matrix(np.asarray(axial)[..., None] * ANNY_UP)
+        @ axis_angle_to_matrix(np.asarray(flexion)[..., None] * ANNY_LEFT)
+        @ axis_angle_to_matrix(np.asarray(lateral)[..., None] * _Y_AXIS)
+    )
+
+
 def _euler_rotations(rng: np.random.Generator, limits: EulerLimits, count: int, concentration: float) -> np.ndarray:
     """(count, 3, 3) rotations Rz(axial) @ Rx(flexion) @ Ry(lateral), angles drawn within ``limits``."""
-    axial = axis_angle_to_matrix(_sample_range(rng, limits.axial, count, concentration)[:, None] * ANNY_UP)
-    flexion = axis_angle_to_matrix(_sample_range(rng, limits.flexion, count, concentration)[:, None] * ANNY_LEFT)
-    lateral = axis_angle_to_matrix(_sample_range(rng, limits.lateral, count, concentration)[:, None] * _Y_AXIS)
-    return axial @ flexion @ lateral
+    axial = _sample_range(rng, limits.axial, count, concentration)
+    flexion = _sample_range(rng, limits.flexion, count, concentration)
+    lateral = _sample_range(rng, limits.lateral, count, concentration)
+    return euler_rotation(flexion, lateral, axial)
+
+
+def swing_elevation_limit_deg(limits: SwingTwistLimits, azimuth: np.ndarray) -> np.ndarray:
+    """Largest elevation (degrees) from straight down toward ``azimuth`` (radians; 0 forward, pi/2
+    lateral), interpolated elliptically between the four directions of ``limits``."""
+    cos_a, sin_a = np.cos(azimuth), np.sin(azimuth)
+    front_back = np.where(cos_a >= 0.0, limits.forward_deg, limits.backward_deg)
+    out_in = np.where(sin_a >= 0.0, limits.lateral_deg, limits.medial_deg)
+    return 1.0 / np.sqrt((cos_a / front_back) ** 2 + (sin_a / out_in) ** 2)
 
 
 def _swing_twist_rotations(
@@ -138,10 +157,7 @@ def _swing_twist_rotations(
     """(count, 3, 3) rotations taking the limb from ``rest_direction`` (3,) to a swung, twisted one."""
     azimuth = rng.uniform(0.0, 2.0 * np.pi, size=count)  # 0 forward, pi/2 lateral
     cos_a, sin_a = np.cos(azimuth), np.sin(azimuth)
-    # Elliptic interpolation of the largest elevation between the four given directions.
-    front_back = np.where(cos_a >= 0.0, limits.forward_deg, limits.backward_deg)
-    out_in = np.where(sin_a >= 0.0, limits.lateral_deg, limits.medial_deg)
-    max_elevation = 1.0 / np.sqrt((cos_a / front_back) ** 2 + (sin_a / out_in) ** 2)  # degrees
+    max_elevation = swing_elevation_limit_deg(limits, azimuth)
     elevation = np.deg2rad(max_elevation * rng.beta(1.0, config.flexion_concentration, size=count))
     horizontal = cos_a[:, None] * ANNY_FORWARD + sin_a[:, None] * lateral_direction(side)  # (count, 3)
     target = np.cos(elevation)[:, None] * ANNY_DOWN + np.sin(elevation)[:, None] * horizontal
