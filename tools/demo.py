@@ -54,6 +54,13 @@ RECORDED_TOPICS = (
     "/diagnostics",
 )
 RECENT_FRAMES = 90  # about 3 s at 30 Hz: longer than the pipeline's latency
+# What the latency figure is, for the summary.
+LATENCY_INCLUDES = (
+    "The source stamps a frame once its people are posed and their noisy keypoints drawn (as a "
+    "camera driver stamps a captured frame; posing the scene is simulation, not pipeline), so this "
+    "is DDS, validation, PoseNet + MeshNet in one process (pose2mesh_node), mesh message, DDS. The "
+    "source renders the camera image only every image_every_n-th frame, after the keypoints are "
+    "out, so the rasterizer is in it only as CPU it shares with the model (docs/performance.md).")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -102,7 +109,9 @@ class Collector:
         self.mesh_receipts: list[tuple[int, int]] = []  # (stamp ns, receive ns)
         self.ground_truth_joints: dict[int, dict[int, np.ndarray]] = {}
         self.predicted_joints: dict[int, dict[int, np.ndarray]] = {}
-        # The last RECENT_FRAMES frames' image and true meshes, to pair with late predictions.
+        # The last RECENT_FRAMES frames' image and true meshes (as received: converted only for
+        # the frame drawn), to pair with late predictions. The source renders an image for
+        # every image_every_n-th frame only, and publishes it after the frame's ground truth.
         self.recent: collections.OrderedDict[int, dict] = collections.OrderedDict()
         self.drawable: dict | None = None  # the latest frame with image, truth and prediction
         self.watched_stamps: set[int] = set()  # frames the demo published itself (camera path)
@@ -132,11 +141,8 @@ class Collector:
         self._score(self._stamp(msg))
 
     def _on_ground_truth_mesh(self, msg) -> None:
-        from p2m_nodes.stages.conversions import human_meshes_from_msg
 
-        frame = self.recent.get(self._stamp(msg))
-        if frame is not None:
-            frame["truth"] = np.stack([np.array(m.vertices) for m in human_meshes_from_msg(msg)])
+        self._recent_frame(self._stamp(msg))["truth_msg"] = msg
 
     def _on_mesh(self, msg) -> None:
         from p2m_nodes.stages.conversions import human_meshes_from_msg
@@ -151,9 +157,11 @@ class Collector:
             return
         self.predicted_joints[stamp] = {m.person_id: np.array(m.joints) for m in people}
         self._score(stamp)
-        frame = self.recent.get(stamp)
-        if frame is not None and "truth" in frame and placed and stamp in self.intrinsics:
-            self.drawable = dict(frame, predicted=np.stack(placed), intrinsics=self.intrinsics[stamp])
+        frame = self.recent.get(stamp, {})
+        if "image" in frame and "truth_msg" in frame and placed and stamp in self.intrinsics:
+            truth = np.stack([np.array(m.vertices) for m in human_meshes_from_msg(frame["truth_msg"])])
+            self.drawable = dict(image=frame["image"], truth=truth, predicted=np.stack(placed),
+                                 intrinsics=self.intrinsics[stamp])
 
     def _on_camera_info(self, msg) -> None:
         self.intrinsics[self._stamp(msg)] = np.array(msg.k).reshape(3, 3)
@@ -162,9 +170,14 @@ class Collector:
 
     def _on_image(self, msg) -> None:
         image = np.frombuffer(bytes(msg.data), np.uint8).reshape(msg.height, msg.width, 3).copy()
-        self.recent[self._stamp(msg)] = {"image": image}
+        self._recent_frame(self._stamp(msg))["image"] = image
+
+    def _recent_frame(self, stamp: int) -> dict:
+        """The entry of frame ``stamp`` in ``recent`` (new if needed; the oldest go beyond RECENT_FRAMES)."""
+        frame = self.recent.setdefault(stamp, {})
         while len(self.recent) > RECENT_FRAMES:
             self.recent.popitem(last=False)
+        return frame
 
     def _score(self, stamp: int) -> None:
         """MPJPE / PA-MPJPE (mm) of every person once both the prediction and the truth are in."""
@@ -213,6 +226,15 @@ def spin_for(collector: Collector, seconds: float, description: str, until=None)
             bar.update(int(elapsed) - bar.n)
 
 
+def source_parameters() -> dict:
+    """The synthetic source's settings in the installed pipeline.yaml (what the demo ran)."""
+    import yaml
+    from ament_index_python.packages import get_package_share_directory
+
+    path = Path(get_package_share_directory("p2m_bringup")) / "config" / "pipeline.yaml"
+    return yaml.safe_load(path.read_text()).get("/**/synthetic_source", {}).get("ros__parameters", {})
+
+
 def percentile_ms(values_ns: list[int], q: float) -> float | None:
     return float(np.percentile(np.array(values_ns) / 1e6, q)) if values_ns else None
 
@@ -231,6 +253,7 @@ def summarize(collector: Collector, config: DemoConfig, wall_s: float, camera_pa
     errors = np.array(collector.errors_mm) if collector.errors_mm else np.zeros((0, 2))
     return {
         "checkpoint": str(config.checkpoint),
+        "source": source_parameters(),
         "seconds_requested": config.seconds,
         "frames_in": frames_in,
         "frames_out": frames_out,
@@ -278,13 +301,13 @@ def write_summary(summary: dict, out_dir: Path) -> None:
         "# p2m demo summary",
         "",
         f"- checkpoint: `{summary['checkpoint']}`",
-        "- synthetic source: parameters of p2m_bringup config/pipeline.yaml",
+        f"- synthetic source (p2m_bringup config/pipeline.yaml): {summary['source']}",
         f"- frames in (keypoints_2d, from the first one answered): {summary['frames_in']} "
         f"at {fmt(summary['input_rate_hz'], ' Hz')}",
         f"- frames out (human_mesh): {summary['frames_out']} at {fmt(summary['output_rate_hz'], ' Hz')}; "
         f"{summary['frames_unanswered']} frame(s) in without a mesh (in flight at the stop, or lost)",
-        f"- latency, image stamp to mesh received: p50 {fmt(summary['latency_ms_p50'], ' ms')}, "
-        f"p95 {fmt(summary['latency_ms_p95'], ' ms')}",
+        f"- latency, frame stamp to mesh received: p50 {fmt(summary['latency_ms_p50'], ' ms')}, "
+        f"p95 {fmt(summary['latency_ms_p95'], ' ms')}. {LATENCY_INCLUDES}",
         f"- MPJPE {fmt(summary['mpjpe_mm'], ' mm')}, PA-MPJPE {fmt(summary['pa_mpjpe_mm'], ' mm')} "
         f"over {summary['people_scored']} person-frames (H36M-17, pelvis-aligned; p2m_model.evaluation.scoring)",
         f"- camera path (astronaut.png): {summary['camera_path']['status']}",

@@ -1,6 +1,7 @@
 """synthetic_source: procedural people in front of a virtual camera, with ground truth.
 
-Publishes, each frame under ONE header (stamp = now, frame_id = camera_optical_frame):
+Publishes, each frame under ONE header (stamp = when the frame's people are posed and their
+keypoints drawn, i.e. when a camera driver would have the frame; frame_id = camera_optical_frame):
 - ``keypoints_2d`` (Keypoints2DArray, coco17): the people's COCO-17 joints (the body-model
   asset's regressor applied to the rig's vertices: same vertex order) projected and passed
   through synthetic detector errors (``p2m_model.synthesis.detector_noise``) scaled by
@@ -350,12 +351,14 @@ class SyntheticSourceNode(Node):
 
     def _publish_frame(self) -> None:
         now = self.get_clock().now()
-        header = Header(stamp=now.to_msg(), frame_id=FRAME_ID)
         with_image = bool(self.get_parameter("publish_image").value) and self.frame_index % self.image_every_n == 0
         self.frame_index += 1
         frame = self.people.frame(
             (now.nanoseconds - self.start_ns) * 1e-9, float(self.get_parameter("noise_level").value), False
         )
+        # Stamped once the frame exists, as a camera driver stamps a captured frame: posing the
+        # scene (~10-20 ms of CPU) simulates the world, not a step of a real pipeline.
+        header = Header(stamp=self.get_clock().now().to_msg(), frame_id=FRAME_ID)
         image_size = (self.config.image_width, self.config.image_height)
         messages = frame_messages(header, frame, self.people.intrinsics, image_size, self.topology)
         self.camera_info_publisher.publish(messages.camera_info)
