@@ -2,8 +2,12 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+
+import yaml
 
 from p2m_model.nn.pose_normalization import PoseNormalizationConfig
 
@@ -134,6 +138,22 @@ class Pose2MeshConfig:
             posenet=section_from_dict(PoseNetConfig, data.get("posenet", {})),
             meshnet=section_from_dict(MeshNetConfig, data.get("meshnet", {})),
         )
+
+
+def read_yaml_mapping(path: str | os.PathLike, what: str) -> dict[str, Any]:
+    """The mapping in the YAML file ``path`` (empty file: {}).
+
+    Raises:
+        FileNotFoundError: no such file (naming it as ``what``).
+        ValueError: the file holds something other than a mapping.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{what} not found: {path}")
+    data = yaml.safe_load(path.read_text()) or {}
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: a {what} must be a YAML mapping")
+    return data
 
 
 def check_keys(cls: type, data: dict[str, Any]) -> None:

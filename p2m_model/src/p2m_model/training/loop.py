@@ -31,7 +31,7 @@ from tqdm import tqdm
 
 from p2m_model.atomic_files import write_atomically
 from p2m_model.checkpoint import save_checkpoint
-from p2m_model.config import Pose2MeshConfig, check_keys, section_from_dict
+from p2m_model.config import Pose2MeshConfig, check_keys, read_yaml_mapping, section_from_dict
 from p2m_model.evaluation.scoring import evaluate
 from p2m_model.nn.cascade import Pose2MeshNet
 from p2m_model.nn.losses import LossWeights, pose2mesh_loss
@@ -144,12 +144,7 @@ class TrainingConfig:
             ValueError: not a mapping, or invalid keys/values.
         """
         path = Path(path)
-        if not path.is_file():
-            raise FileNotFoundError(f"training config not found: {path}")
-        data = yaml.safe_load(path.read_text()) or {}
-        if not isinstance(data, dict):
-            raise ValueError(f"{path}: a training config must be a YAML mapping")
-        config = cls.from_dict(data)
+        config = cls.from_dict(read_yaml_mapping(path, "training config"))
         config.data.directory = str((path.parent / config.data.directory).resolve())
         return config
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import glob
 import math
 import os
 import random
@@ -33,7 +34,7 @@ from tqdm import tqdm
 from p2m_model.atomic_files import write_atomically
 from p2m_model.body.skeletons import COCO17_PELVIS_JOINTS
 from p2m_model.checkpoint import save_posenet_checkpoint
-from p2m_model.config import Pose2MeshConfig, check_keys, section_from_dict
+from p2m_model.config import Pose2MeshConfig, check_keys, read_yaml_mapping, section_from_dict
 from p2m_model.evaluation.posenet_scoring import score_posenet
 from p2m_model.nn.pose_normalization import normalize_keypoints, root_ray
 from p2m_model.nn.posenet import PoseNet
@@ -61,12 +62,13 @@ class BankConfig:
     against the config file's folder.
 
     Attributes:
-        train: training bank files (merged).
+        train: training bank files (merged); glob patterns allowed, matched at every start, so a
+            resumed run also takes the chunks written since.
         val: validation bank file.
         val_samples: validation bodies scored at each validation (fixed views).
     """
 
-    train: list[str] = field(default_factory=lambda: ["../../data/pose-bank/train.npz"])
+    train: list[str] = field(default_factory=lambda: ["../../data/pose-bank/train-*.npz"])
     val: str = "../../data/pose-bank/val.npz"
     val_samples: int = 3000
 
@@ -127,15 +129,25 @@ class PoseNetStageConfig:
             ValueError: not a mapping, or invalid keys/values.
         """
         path = Path(path)
-        if not path.is_file():
-            raise FileNotFoundError(f"PoseNet training config not found: {path}")
-        data = yaml.safe_load(path.read_text()) or {}
-        if not isinstance(data, dict):
-            raise ValueError(f"{path}: a training config must be a YAML mapping")
-        config = cls.from_dict(data)
+        config = cls.from_dict(read_yaml_mapping(path, "PoseNet training config"))
         config.banks.train = [str((path.parent / p).resolve()) for p in config.banks.train]
         config.banks.val = str((path.parent / config.banks.val).resolve())
         return config
+
+
+def training_bank_files(banks: BankConfig) -> list[Path]:
+    """The files of ``banks.train``, patterns expanded (sorted).
+
+    Raises:
+        FileNotFoundError: a name or pattern matches no file.
+    """
+    files = []
+    for pattern in banks.train:
+        matched = sorted(Path(p) for p in glob.glob(pattern))
+        if not matched:
+            raise FileNotFoundError(f"no training pose bank matches {pattern}")
+        files += matched
+    return files
 
 
 def posenet_inputs(views: dict[str, torch.Tensor], config: Pose2MeshConfig) -> tuple[torch.Tensor, ...]:
@@ -183,7 +195,7 @@ def train_posenet(
     if config.threads > 0:
         torch.set_num_threads(config.threads)
     seed_everything(config.seed)
-    train_bank = PoseBank.load(*[Path(p) for p in config.banks.train])
+    train_bank = PoseBank.load(*training_bank_files(config.banks))
     val_bank = PoseBank.load(Path(config.banks.val))
     val_bank = val_bank.select(np.arange(min(len(val_bank), config.banks.val_samples)))
     val_views = fixed_views(val_bank, ViewConfig(), seed=config.seed + 1)
