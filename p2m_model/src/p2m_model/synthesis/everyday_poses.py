@@ -212,6 +212,45 @@ def _largest_abduction(flexion: np.ndarray, limits) -> np.ndarray:
     return _solve_increasing(excess, np.zeros_like(flexion), np.full_like(flexion, _deg(89.0)), 0.0)
 
 
+# Swivels of the elbow about the shoulder-wrist line tried by the arm's inverse kinematics.
+_ELBOW_SWIVELS_DEG = (0.0, 15.0, -15.0, 30.0, -30.0, 45.0, -45.0, 60.0, -60.0, 80.0, -80.0, 100.0, -100.0)
+
+
+def _two_bone_arm(local_target: np.ndarray, bend: np.ndarray, geometry: _Geometry, side: str) -> tuple:
+    """Shoulder flexion, abduction, twist and elbow flexion (each (n,), radians) putting the wrist
+    at ``local_target`` (n, 3; from the shoulder, chest frame) with the elbow toward the unit
+    direction ``bend`` (n, 3, perpendicular to the target). A target out of reach is pointed at."""
+    upper, lower = geometry.upper_arm_m, geometry.forearm_m
+    distance = np.clip(np.linalg.norm(local_target, axis=1), abs(upper - lower) + 1e-3, upper + lower - 1e-4)
+    toward = local_target / np.linalg.norm(local_target, axis=1, keepdims=True)
+    cos_elbow = (upper**2 + lower**2 - distance**2) / (2 * upper * lower)
+    elbow = np.pi - np.arccos(np.clip(cos_elbow, -1.0, 1.0))
+    cos_shoulder = (upper**2 + distance**2 - lower**2) / (2 * upper * distance)
+    sin_shoulder = np.sqrt(np.clip(1.0 - cos_shoulder**2, 0.0, 1.0))
+    upper_direction = cos_shoulder[:, None] * toward + sin_shoulder[:, None] * bend
+    lower_direction = distance[:, None] * toward - upper * upper_direction
+    lower_direction /= np.linalg.norm(lower_direction, axis=1, keepdims=True)
+    flexion, abduction = _direction_angles(upper_direction, side)
+    # Twist so that the canonical elbow (flexing toward the limb's "forward") bends toward the wrist.
+    flexes_toward = _limb_rotation(flexion, abduction, np.zeros_like(flexion), side) @ ANNY_FORWARD
+    wanted = lower_direction - np.sum(lower_direction * upper_direction, axis=1, keepdims=True) * upper_direction
+    twist = np.arctan2(
+        np.sum(np.cross(flexes_toward, wanted) * upper_direction, axis=1), np.sum(flexes_toward * wanted, axis=1)
+    )
+    twist = np.where(elbow > _deg(3.0), _SIDE_SIGN[side] * twist, 0.0)
+    return flexion, abduction, twist, elbow
+
+
+def _shoulder_excess(flexion: np.ndarray, abduction: np.ndarray, twist: np.ndarray, side: str, limits) -> np.ndarray:
+    """(n,) radians by which a shoulder's swing and twist go beyond ``limits`` (0 within them)."""
+    direction = _limb_direction(flexion, abduction, side)
+    elevation = np.arccos(np.clip(-direction[:, 2], -1.0, 1.0))
+    azimuth = np.arctan2(direction @ (_SIDE_SIGN[side] * _X), direction @ ANNY_FORWARD)
+    swing = np.maximum(elevation - _deg(swing_elevation_limit_deg(limits, azimuth)), 0.0)
+    turn = np.maximum(twist - _deg(limits.twist.high_deg), 0.0) + np.maximum(_deg(limits.twist.low_deg) - twist, 0.0)
+    return swing + turn
+
+
 def _bump(phase: np.ndarray, centre: float, width: float) -> np.ndarray:
     """A smooth periodic bump in [0, 1] peaking at ``centre`` (fractions of a cycle)."""
     return np.exp((np.cos(phase - 2.0 * np.pi * centre) - 1.0) / (2.0 * np.pi * width) ** 2)
@@ -378,45 +417,35 @@ class _Body:
         ``pole`` (n, 3) is the world direction the elbow points to, away from the shoulder-wrist
         line. An out-of-reach target gets the arm stretched toward it. Only rows in ``mask`` change.
         """
+        keep = np.ones(self.count, dtype=bool) if mask is None else np.asarray(mask)
+        if not keep.any():
+            return
         g = self.geometry
         rotations, heads = self.kinematics(limits)
-        shoulder = heads[:, g.skeleton.index(f"upperarm01.{side}")]
+        shoulder = heads[keep, g.skeleton.index(f"upperarm01.{side}")]
         # The arm's angles are relative to the chest's frame (the clavicle's turn is undone).
-        to_local = np.swapaxes(rotations[:, g.skeleton.index("spine01")], -1, -2)
-        local_target = np.einsum("nij,nj->ni", to_local, target - shoulder)
-        local_pole = np.einsum("nij,nj->ni", to_local, np.broadcast_to(pole, (self.count, 3)))
-        upper, lower = g.upper_arm_m, g.forearm_m
-        distance = np.clip(np.linalg.norm(local_target, axis=1), abs(upper - lower) + 1e-3, upper + lower - 1e-4)
+        to_local = np.swapaxes(rotations[keep, g.skeleton.index("spine01")], -1, -2)
+        local_target = np.einsum("nij,nj->ni", to_local, np.broadcast_to(target, (self.count, 3))[keep] - shoulder)
+        local_pole = np.einsum("nij,nj->ni", to_local, np.broadcast_to(pole, (self.count, 3))[keep])
         toward = local_target / np.linalg.norm(local_target, axis=1, keepdims=True)
-        cos_elbow = (upper**2 + lower**2 - distance**2) / (2 * upper * lower)
-        elbow = np.pi - np.arccos(np.clip(cos_elbow, -1.0, 1.0))
-        cos_shoulder = (upper**2 + distance**2 - lower**2) / (2 * upper * distance)
-        sin_shoulder = np.sqrt(np.clip(1.0 - cos_shoulder**2, 0.0, 1.0))
         bend = local_pole - np.sum(local_pole * toward, axis=1, keepdims=True) * toward
         fallback = np.cross(toward, _X)  # any perpendicular when the pole is along the target
         bend = np.where(np.linalg.norm(bend, axis=1, keepdims=True) > 1e-6, bend, fallback)
         bend /= np.linalg.norm(bend, axis=1, keepdims=True)
-        upper_direction = cos_shoulder[:, None] * toward + sin_shoulder[:, None] * bend
-        wrist = distance[:, None] * toward
-        lower_direction = wrist - upper * upper_direction
-        lower_direction /= np.linalg.norm(lower_direction, axis=1, keepdims=True)
-        flexion, abduction = _direction_angles(upper_direction, side)
-        # Twist so that the canonical elbow (flexing toward the limb's "forward") bends toward the wrist.
-        untwisted = _limb_rotation(flexion, abduction, np.zeros_like(flexion), side)
-        flexes_toward = untwisted @ ANNY_FORWARD
-        wanted = lower_direction - np.sum(lower_direction * upper_direction, axis=1, keepdims=True) * upper_direction
-        twist = np.arctan2(
-            np.sum(np.cross(flexes_toward, wanted) * upper_direction, axis=1), np.sum(flexes_toward * wanted, axis=1)
-        )
-        twist = np.where(elbow > _deg(3.0), _SIDE_SIGN[side] * twist, 0.0)
-        keep = np.ones(self.count, dtype=bool) if mask is None else mask
-        for name, value in (
-            ("arm_flexion", flexion),
-            ("arm_abduction", abduction),
-            ("arm_twist", twist),
-            ("elbow", elbow),
-        ):
-            self[f"{name}.{side}"] = np.where(keep, value, self[f"{name}.{side}"])
+        # The elbow swings about the shoulder-wrist line away from the pole where the pole's
+        # position would need a shoulder twist or swing beyond the limits: the nearest legal one.
+        best_cost, best = np.full(len(toward), np.inf), None
+        for offset_deg in _ELBOW_SWIVELS_DEG:
+            swivel = axis_angle_to_matrix(_deg(offset_deg) * toward)
+            candidate = _two_bone_arm(local_target, np.einsum("nij,nj->ni", swivel, bend), g, side)
+            cost = _shoulder_excess(*candidate[:3], side, limits.shoulder) * 100.0 + abs(_deg(offset_deg))
+            better = cost < best_cost
+            best_cost = np.where(better, cost, best_cost)
+            best = candidate if best is None else [np.where(better, new, old) for new, old in zip(candidate, best)]
+        for name, value in zip(("arm_flexion", "arm_abduction", "arm_twist", "elbow"), best):
+            angles = self[f"{name}.{side}"]
+            angles[keep] = value
+            self[f"{name}.{side}"] = angles
 
     def chest_pitch(self) -> np.ndarray:
         """(n,) forward lean of the chest in the world (pelvis tilt plus spine flexion)."""
@@ -993,7 +1022,7 @@ def _pick_up(act: _Activity) -> None:
     """Picking something up from the floor: a stoop (straight legs, bent hips) or a squat, one or
     both hands reaching the object, the head looking at it."""
     b, s = act.body, act.style
-    _squat_legs(act, (40.0, 100.0), (20.0, 45.0), (0.0, 20.0))
+    _squat_legs(act, (70.0, 110.0), (25.0, 50.0), (0.0, 20.0))
     stooping = act.chance(0.5)
     lean = act.uniform_deg(60.0, 100.0)
     knee = act.uniform_deg(0.0, 25.0)
@@ -1101,7 +1130,7 @@ def _reach_forward(act: _Activity) -> None:
     for side in SIDES:
         uses = both | ((_SIDE_SIGN[side] < 0) == s.right_handed)
         target = act.chest_target(side, 0.0, 0.0, 0.0) + np.stack(
-            [-_SIDE_SIGN[side] * act.uniform(-0.1, 0.25), -act.uniform(0.45, 0.75), act.uniform(-0.45, 0.25)], axis=1
+            [-_SIDE_SIGN[side] * act.uniform(-0.1, 0.15), -act.uniform(0.45, 0.75), act.uniform(-0.3, 0.25)], axis=1
         )
         act.reach(side, target, _pole(act.lateral(side), ANNY_DOWN), uses)
     b["spine_axial"] = np.where(both, 0.0, np.where(s.right_handed, 1.0, -1.0) * act.uniform_deg(0.0, 25.0))
@@ -1194,13 +1223,13 @@ def _point(act: _Activity) -> None:
     """Pointing at something with a straight arm; head and chest turn toward it."""
     b, s = act.body, act.style
     toward = np.where(s.right_handed, -1.0, 1.0)
-    yaw = toward * act.uniform_deg(-20.0, 80.0)
+    yaw = toward * act.uniform_deg(0.0, 80.0)
     pitch = act.uniform_deg(-40.0, 25.0)
     act.look(yaw, pitch)
     direction = np.stack([np.sin(yaw) * np.cos(pitch), -np.cos(yaw) * np.cos(pitch), np.sin(pitch)], axis=1)
     for side in SIDES:
         uses = (_SIDE_SIGN[side] < 0) == s.right_handed
-        reach = (b.geometry.upper_arm_m + b.geometry.forearm_m) * act.uniform(0.9, 1.1)
+        reach = (b.geometry.upper_arm_m + b.geometry.forearm_m) * act.uniform(0.96, 1.1)
         target = act.chest_target(side, 0.0, 0.0, 0.0) + reach[:, None] * direction
         act.reach(side, target, _pole(ANNY_DOWN, act.lateral(side)), uses)
         b[f"pronation.{side}"] = np.where(uses, act.uniform_deg(30.0, 60.0), b[f"pronation.{side}"])
