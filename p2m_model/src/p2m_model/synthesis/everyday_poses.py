@@ -371,8 +371,10 @@ class _Body:
                 )
         for side in SIDES:
             for joint, swing in (("hip", limits.hip), ("arm", limits.shoulder)):
+                # A flexion past the forward limit would come over the top as a backward swing.
+                flexion = np.clip(a[f"{joint}_flexion.{side}"], -np.pi / 2, _deg(swing.forward_deg))
                 a[f"{joint}_flexion.{side}"], a[f"{joint}_abduction.{side}"] = _swing_within(
-                    a[f"{joint}_flexion.{side}"], a[f"{joint}_abduction.{side}"], side, swing
+                    flexion, a[f"{joint}_abduction.{side}"], side, swing
                 )
                 a[f"{joint}_twist.{side}"] = np.clip(
                     a[f"{joint}_twist.{side}"], _deg(swing.twist.low_deg), _deg(swing.twist.high_deg)
@@ -873,6 +875,7 @@ def _sit(act: _Activity) -> None:
         b.add(f"hip_flexion.{side}", np.where(over, act.uniform_deg(10.0, 20.0), 0.0))
         b[f"hip_twist.{side}"] = np.where(over, act.uniform_deg(-10.0, 10.0), b[f"hip_twist.{side}"])
         b[f"knee.{side}"] = np.where(over, act.uniform_deg(80.0, 110.0), b[f"knee.{side}"])
+    act.look(s.gaze_yaw, s.gaze_pitch)
     lap = act.chance(0.6)
     for side in SIDES:
         # Hands on the thighs: the wrist a little above the thigh, between hip and knee.
@@ -891,7 +894,6 @@ def _sit(act: _Activity) -> None:
         armrest = ~lap
         b.hang_arm(side, act.uniform_deg(-10.0, 15.0), s.arm_out + _deg(5.0), act.uniform_deg(60.0, 100.0), armrest)
         b[f"pronation.{side}"] = s.pronation + _deg(20.0)
-    act.look(s.gaze_yaw, s.gaze_pitch)
 
 
 def _kneel(act: _Activity) -> None:
@@ -956,6 +958,7 @@ def _squat(act: _Activity) -> None:
     """Squatting, from a half squat to a full one, arms forward, hands together, or on the knees."""
     b, s = act.body, act.style
     _squat_legs(act, (35.0, 100.0), (5.0, 25.0), (5.0, 28.0))
+    act.look(s.gaze_yaw, s.gaze_pitch)
     arms = act.rng.integers(0, 3, act.n)  # 0 forward, 1 hands together in front, 2 hands on the knees
     for side in SIDES:
         b.hang_arm(
@@ -969,13 +972,13 @@ def _squat(act: _Activity) -> None:
         act.reach(side, middle, _pole(act.lateral(side), ANNY_DOWN), arms == 1)
         act.reach(side, knee + 0.07 * ANNY_UP + 0.06 * ANNY_FORWARD, _pole(act.lateral(side), ANNY_DOWN), arms == 2)
         b[f"pronation.{side}"] = s.pronation + _deg(20.0)
-    act.look(s.gaze_yaw, s.gaze_pitch)
 
 
 def _crouch(act: _Activity) -> None:
     """A deep crouch on the toes, a hand on the floor or forearms on the thighs."""
     s = act.style
     _squat_legs(act, (85.0, 120.0), (10.0, 35.0), (5.0, 25.0))
+    act.look(s.gaze_yaw, s.gaze_pitch)
     floor = act.floor_height()
     touch = act.chance(0.5)
     for side in SIDES:
@@ -989,7 +992,6 @@ def _crouch(act: _Activity) -> None:
         leads = touch & ((_SIDE_SIGN[side] > 0) != s.right_handed)
         act.reach(side, on_floor, _pole(act.lateral(side), -ANNY_FORWARD), leads)
         act.reach(side, knee + 0.08 * ANNY_UP + 0.1 * ANNY_FORWARD, _pole(act.lateral(side), ANNY_DOWN), ~leads)
-    act.look(s.gaze_yaw, s.gaze_pitch)
 
 
 def _bend(act: _Activity) -> None:
@@ -1005,6 +1007,7 @@ def _bend(act: _Activity) -> None:
         act.sagittal_leg(side, shank[side] + legs, thigh[side] + legs)
         b[f"hip_abduction.{side}"] = s.stance_width
         b[f"hip_twist.{side}"] = -s.toe_out
+    act.look(s.gaze_yaw * 0.5, s.gaze_pitch - act.uniform_deg(0.0, 30.0))
     on_knees = act.chance(0.35) & (lean < _deg(70.0))
     act.hanging_arms()
     for side in SIDES:
@@ -1015,7 +1018,6 @@ def _bend(act: _Activity) -> None:
         act.reach(
             side, knee_point + 0.12 * ANNY_UP + 0.07 * ANNY_FORWARD, _pole(act.lateral(side), -ANNY_FORWARD), on_knees
         )
-    act.look(s.gaze_yaw * 0.5, s.gaze_pitch - act.uniform_deg(0.0, 30.0))
 
 
 def _pick_up(act: _Activity) -> None:
@@ -1024,8 +1026,8 @@ def _pick_up(act: _Activity) -> None:
     b, s = act.body, act.style
     _squat_legs(act, (70.0, 110.0), (25.0, 50.0), (0.0, 20.0))
     stooping = act.chance(0.5)
-    lean = act.uniform_deg(60.0, 100.0)
-    knee = act.uniform_deg(0.0, 25.0)
+    lean = act.uniform_deg(75.0, 110.0)
+    knee = act.uniform_deg(5.0, 35.0)
     shank = {side: 0.5 * knee for side in SIDES}
     thigh = {side: -0.5 * knee for side in SIDES}
     legs = act.balanced_leg_lean(shank, thigh, lean, act.uniform(0.02, 0.1))
@@ -1034,20 +1036,20 @@ def _pick_up(act: _Activity) -> None:
         act.sagittal_leg(side, shank[side] + legs, thigh[side] + legs, stooping)
         b[f"hip_abduction.{side}"] = np.where(stooping, s.stance_width, b[f"hip_abduction.{side}"])
         b[f"hip_twist.{side}"] = np.where(stooping, -s.toe_out, b[f"hip_twist.{side}"])
+    act.look(0.0, -act.uniform_deg(10.0, 40.0))
     floor = act.floor_height()
     rotations, heads = b.kinematics(act.limits)
     shoulders = 0.5 * (
         heads[:, b.geometry.skeleton.index("upperarm01.L")] + heads[:, b.geometry.skeleton.index("upperarm01.R")]
     )
     spot = shoulders + act.uniform(-0.05, 0.25)[:, None] * ANNY_FORWARD + act.uniform(-0.2, 0.2)[:, None] * _X
-    spot[:, 2] = floor + act.uniform(0.04, 0.2)
+    spot[:, 2] = floor + act.uniform(0.1, 0.3)  # the wrist, a hand's length above the object
     both = act.chance(0.5)
     act.hanging_arms()
     for side in SIDES:
         width = np.where(both, act.uniform(0.1, 0.18), 0.0)
         uses = both | ((_SIDE_SIGN[side] < 0) == s.right_handed)
         act.reach(side, spot + (_SIDE_SIGN[side] * width)[:, None] * _X, _pole(act.lateral(side), -ANNY_FORWARD), uses)
-    act.look(0.0, -act.uniform_deg(10.0, 40.0))
 
 
 def _jump(act: _Activity) -> None:
@@ -1100,6 +1102,7 @@ def _reach_up(act: _Activity) -> None:
     lead = s.right_handed
     b["spine_flexion"] = -act.uniform_deg(0.0, 15.0)
     b["spine_lateral"] = np.where(both, 0.0, np.where(lead, -1.0, 1.0) * act.uniform_deg(0.0, 18.0))
+    act.look(s.gaze_yaw * 0.3, act.uniform_deg(10.0, 35.0))
     act.hanging_arms()
     for side in SIDES:
         uses = both | ((_SIDE_SIGN[side] < 0) == lead)
@@ -1109,7 +1112,6 @@ def _reach_up(act: _Activity) -> None:
         up /= np.linalg.norm(up, axis=1, keepdims=True)
         target = act.chest_target(side, 0.0, 0.0, 0.0) + act.uniform(0.45, 0.7)[:, None] * up
         act.reach(side, target, _pole(act.lateral(side), -ANNY_FORWARD), uses)
-    act.look(s.gaze_yaw * 0.3, act.uniform_deg(10.0, 35.0))
 
 
 def _reach_forward(act: _Activity) -> None:
@@ -1126,15 +1128,13 @@ def _reach_forward(act: _Activity) -> None:
         b[f"hip_abduction.{side}"] = s.stance_width
         b[f"hip_twist.{side}"] = -s.toe_out
     both = act.chance(0.4)
+    b["spine_axial"] = np.where(both, 0.0, np.where(s.right_handed, 1.0, -1.0) * act.uniform_deg(0.0, 25.0))
+    act.look(0.0, -act.uniform_deg(-10.0, 20.0))
     act.hanging_arms()
     for side in SIDES:
         uses = both | ((_SIDE_SIGN[side] < 0) == s.right_handed)
-        target = act.chest_target(side, 0.0, 0.0, 0.0) + np.stack(
-            [-_SIDE_SIGN[side] * act.uniform(-0.1, 0.15), -act.uniform(0.45, 0.75), act.uniform(-0.3, 0.25)], axis=1
-        )
+        target = act.chest_target(side, -act.uniform(-0.1, 0.15), act.uniform(-0.3, 0.2), act.uniform(0.45, 0.75))
         act.reach(side, target, _pole(act.lateral(side), ANNY_DOWN), uses)
-    b["spine_axial"] = np.where(both, 0.0, np.where(s.right_handed, 1.0, -1.0) * act.uniform_deg(0.0, 25.0))
-    act.look(0.0, -act.uniform_deg(-10.0, 20.0))
 
 
 def _reach_side(act: _Activity) -> None:
@@ -1152,13 +1152,13 @@ def _reach_side(act: _Activity) -> None:
             f"hip_abduction.{side}",
             np.where(reaching, -0.5 * b["pelvis_lateral"] * _SIDE_SIGN[side], act.uniform_deg(5.0, 25.0)),
         )
+    act.look(toward * act.uniform_deg(10.0, 60.0), act.uniform_deg(-15.0, 10.0))
     act.hanging_arms()
     for side in SIDES:
         reaching = toward * _SIDE_SIGN[side] > 0
         target = act.chest_target(side, act.uniform(0.45, 0.8), act.uniform(-0.35, 0.35), act.uniform(-0.1, 0.3))
         act.reach(side, target, _pole(ANNY_DOWN, -ANNY_FORWARD), reaching)
         b.hang_arm(side, act.uniform_deg(-10.0, 20.0), act.uniform_deg(15.0, 60.0), s.elbow_rest, ~reaching)
-    act.look(toward * act.uniform_deg(10.0, 60.0), act.uniform_deg(-15.0, 10.0))
 
 
 def _stretch(act: _Activity) -> None:
@@ -1170,6 +1170,7 @@ def _stretch(act: _Activity) -> None:
     side_of = np.where(s.right_handed, -1.0, 1.0)  # + the subject's left
     b["spine_flexion"] = np.where(kind == 0, -act.uniform_deg(5.0, 20.0), 0.0)
     b["spine_lateral"] = np.where(kind == 1, -side_of * act.uniform_deg(10.0, 30.0), 0.0)
+    act.look(s.gaze_yaw * 0.5, s.gaze_pitch + np.where(kind == 0, act.uniform_deg(0.0, 20.0), 0.0))
     act.hanging_arms()
     for side in SIDES:
         this = side_of * _SIDE_SIGN[side] > 0
@@ -1193,7 +1194,6 @@ def _stretch(act: _Activity) -> None:
         act.reach(side, elbow + 0.04 * ANNY_DOWN, _pole(ANNY_DOWN, act.lateral(side)), (kind == 2) & ~this)
         ankle = act.bone_target(f"foot.{side}", skeleton.rest_heads[skeleton.index(f"foot.{side}")])
         act.reach(side, ankle + 0.03 * ANNY_UP, _pole(act.lateral(side), -ANNY_FORWARD), (kind == 3) & this)
-    act.look(s.gaze_yaw * 0.5, s.gaze_pitch + np.where(kind == 0, act.uniform_deg(0.0, 20.0), 0.0))
 
 
 # -- upper-body activities (on top of a free-armed lower-body one) -----------------------------
@@ -1208,6 +1208,8 @@ def _one_or_both(act: _Activity, both_probability: float) -> dict[str, np.ndarra
 def _wave(act: _Activity) -> None:
     """Waving: the hand up beside the head, the forearm swinging from side to side."""
     b, s = act.body, act.style
+    toward = np.where(s.right_handed, -1.0, 1.0)
+    act.look(toward * act.uniform_deg(0.0, 30.0), act.uniform_deg(-5.0, 10.0))
     uses = _one_or_both(act, 0.15)
     for side in SIDES:
         swing = act.uniform(0.05, 0.14) * np.sin(s.phase + (0.0 if side == "L" else np.pi))
@@ -1215,8 +1217,6 @@ def _wave(act: _Activity) -> None:
         act.reach(side, target, _pole(ANNY_DOWN, 0.6 * act.lateral(side)), uses[side])
         b[f"pronation.{side}"] = np.where(uses[side], act.uniform_deg(-20.0, 30.0), b[f"pronation.{side}"])
         b[f"wrist_deviation.{side}"] = np.where(uses[side], _deg(15.0) * np.sin(s.phase), b[f"wrist_deviation.{side}"])
-    toward = np.where(s.right_handed, -1.0, 1.0)
-    act.look(toward * act.uniform_deg(0.0, 30.0), act.uniform_deg(-5.0, 10.0))
 
 
 def _point(act: _Activity) -> None:
