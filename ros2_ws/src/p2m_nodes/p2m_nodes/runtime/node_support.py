@@ -1,6 +1,7 @@
 """Plumbing shared by the p2m nodes: validated parameters, diagnostics, warnings, main()."""
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import sys
@@ -335,3 +336,7 @@ def shut_down(node: Node | None) -> None:
     # interpreter's exit) and puts back the SIGINT handler found at rclpy.init.
     rclpy.try_shutdown()
     _ignore_sigint()
+    # The interpreter's exit would garbage-collect every object torch and the model left
+    # (seconds on a busy CPU, while ros2 launch escalates to SIGTERM after 5 s): freed
+    # by the process's end instead.
+    gc.freeze()
