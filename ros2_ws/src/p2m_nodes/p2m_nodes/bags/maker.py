@@ -204,7 +204,9 @@ def main(argv: list[str] | None = None) -> int:
                            help="detector error level, 0 exact .. 1 Pose2Mesh training rates")
     synthetic.add_argument("--images", action="store_true", help="render /camera/image_raw")
     synthetic.add_argument("--image-size", type=int, nargs=2, default=(640, 480),
-                           metavar=("WIDTH", "HEIGHT"))
+                           metavar=("WIDTH", "HEIGHT"),
+                           help="the camera's image size; its field of view stays that of the default "
+                                "(the focal length scales with the width), so the people stay in the picture")
 
     dataset = sources.add_parser("dataset", parents=[common],
                                  help="bodies of generated shards, one per frame")
@@ -221,9 +223,11 @@ def main(argv: list[str] | None = None) -> int:
         contents = BagContents(mesh_every=args.mesh_every,
                                images=args.source == "synthetic" and args.images)
         if args.source == "synthetic":
+            width, height = args.image_size
+            default = SyntheticSourceConfig()
             config = SyntheticSourceConfig(num_people=args.people, seed=args.seed,
-                                           noise_level=args.noise, image_width=args.image_size[0],
-                                           image_height=args.image_size[1])
+                                           noise_level=args.noise, image_width=width, image_height=height,
+                                           focal_px=default.focal_px * width / default.image_width)
             total = args.frames
             frames = synthetic_frames(config, total, args.rate, args.start_time, args.images)
         else:
