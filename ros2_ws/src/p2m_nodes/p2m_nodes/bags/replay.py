@@ -39,12 +39,11 @@ from pathlib import Path
 
 import rclpy
 from rclpy.duration import Duration
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.utilities import remove_ros_args
 from rosbags.highlevel import AnyReader
 
-from p2m_nodes.runtime.node_support import init_ros
+from p2m_nodes.runtime.node_support import run_node
 from p2m_nodes.runtime.qos import STREAM_QOS
 from p2m_nodes.stages.conversions import NANOSECONDS_PER_SECOND
 
@@ -253,10 +252,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bag_replay: {error}", file=sys.stderr)
         return 2
 
-    init_ros(None if argv is None else ["bag_replay", *argv])
-    node = None
-    try:
-        node = BagReplayNode(messages, options)
+    def replay(node: BagReplayNode) -> None:
         missing = node.wait_for_subscribers()
         if missing:
             node.get_logger().warning(f"not matched after {options.wait_timeout_s} s: "
@@ -266,16 +262,9 @@ def main(argv: list[str] | None = None) -> int:
             published += node.play_once()
         node.wait_until_acknowledged()
         node.get_logger().info(f"published {published} messages from {args.bag}")
-    except ValueError as error:
-        print(f"bag_replay: {error}", file=sys.stderr)
-        return 2
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        if node is not None:
-            node.destroy_node()
-        rclpy.try_shutdown()
-    return 0
+
+    return run_node(lambda: BagReplayNode(messages, options),
+                    None if argv is None else ["bag_replay", *argv], spin=replay)
 
 
 if __name__ == "__main__":
