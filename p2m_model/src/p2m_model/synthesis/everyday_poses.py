@@ -1292,7 +1292,7 @@ def _arms_crossed(act: _Activity) -> None:
     for side in SIDES:
         other = _OTHER_SIDE[side]
         shoulder = skeleton.rest_heads[skeleton.index(f"upperarm01.{other}")]
-        rest_point = shoulder * np.array([0.45, 0.0, 1.0]) + np.array([0.0, -0.15, -0.2])
+        rest_point = shoulder * np.array([0.15, 0.0, 1.0]) + np.array([0.0, -0.16, -0.2])
         target = act.bone_target("spine01", rest_point)
         on_top = left_on_top if side == "L" else ~left_on_top
         target = (
