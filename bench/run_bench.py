@@ -241,8 +241,9 @@ def paced_figures(log, suffix: str, config: BenchConfig) -> dict:
 def pipeline_figures(checkpoint: Path, params_file: str, vertices: int, config: BenchConfig,
                      log_dir: Path, work_dir: Path) -> dict:
     """Latency (1 and 5 people at ``rate_hz``), throughput and the transport floor of the
-    separate nodes; then 5 people into pose2mesh_node (one process, ``SINGLE_PROCESS_THREADS``
-    torch threads, reliable input), and into the separate nodes with live input (keep last 1)."""
+    separate nodes; then 1 and 5 people into pose2mesh_node (one process, reliable input) with
+    ``SINGLE_PROCESS_THREADS`` and with 1 torch thread, and 5 people into the separate nodes
+    with live input (keep last 1)."""
     from pipeline_bench import LatencyProbe, paced_run, saturated_run, wait_until_ready
     from rclpy.executors import SingleThreadedExecutor
 
@@ -285,22 +286,26 @@ def pipeline_figures(checkpoint: Path, params_file: str, vertices: int, config: 
         results.update(percentiles(log.latencies_ms(), "transport_floor_ms"))
         stop([separate])
 
+        # (name, one process?, parameters over the file's). Single process at 1 thread as well:
+        # whether the second thread pays is what this measures.
         variants = (
             ("single_process", True, {"torch_threads": SINGLE_PROCESS_THREADS}),
+            ("single_process_1thread", True, {"torch_threads": 1}),
             ("live", False, {"input_qos": "live"}),
         )
         for name, single_process, overrides in variants:
-            progress(f"pipeline: 5 people, {name} ({overrides})")
+            progress(f"pipeline: {name} ({overrides})")
             process = start_pipeline(checkpoint, pipeline_parameters(params_file, overrides, work_dir, name),
                                      single_process, log_dir / f"pipeline_{name}.log")
             processes.append(process)
             wait_until_ready(executor, pipeline, config.startup_timeout_s, warmup_frames=5)
-            if single_process:
+            live = overrides.get("input_qos") == "live"
+            if not live:
                 log = paced_run(executor, pipeline, 1, config.rate_hz, config.latency_frames)
-                results.update(paced_figures(log, "_1person_single_process", config))
+                results.update(paced_figures(log, f"_1person_{name}", config))
             # Live input drops frames by design: wait for the last answers only briefly.
             log = paced_run(executor, pipeline, PEOPLE, config.rate_hz, config.latency_frames,
-                            drain_s=10.0 if name == "single_process" else 2.0)
+                            drain_s=2.0 if live else 10.0)
             results.update(paced_figures(log, f"_5people_{name}", config))
             stop([process])
     except (TimeoutError, RuntimeError) as error:
