@@ -12,12 +12,8 @@ import numpy as np
 import pytest
 
 from p2m_model.body.anny_skeleton import ANNY_DOWN, ANNY_FORWARD, SIDES, AnnySkeleton
-from p2m_model.synthesis.everyday_poses import (
-    EVERYDAY_ACTIVITIES,
-    EverydayPoseConfig,
-    forward_kinematics,
-    sample_everyday_poses,
-)
+from p2m_model.body.rig import forward_kinematics
+from p2m_model.synthesis.everyday_poses import EVERYDAY_ACTIVITIES, EverydayPoseConfig, sample_everyday_poses
 from p2m_model.synthesis.pose_sampling import JointLimitConfig, hinge_axis, swing_elevation_limit_deg
 
 SKELETON_FILE = Path(__file__).resolve().parent.parent / "data" / "anny_skeleton.npz"
@@ -38,8 +34,9 @@ def skeleton() -> AnnySkeleton:
 @pytest.fixture(scope="module")
 def sample(skeleton: AnnySkeleton) -> dict[str, np.ndarray]:
     rotations, activity = sample_everyday_poses(np.random.default_rng(0), SAMPLE_COUNT, skeleton)
-    world, heads = forward_kinematics(rotations, skeleton)
-    return {"rotations": rotations, "activity": activity, "world": world, "heads": heads}
+    rest = np.broadcast_to(skeleton.rest_heads, (SAMPLE_COUNT,) + skeleton.rest_heads.shape)
+    frames = forward_kinematics(rotations, rest, np.asarray(skeleton.bone_parents))
+    return {"rotations": rotations, "activity": activity, "world": frames[..., :3, :3], "heads": frames[..., :3, 3]}
 
 
 def _head(sample: dict[str, np.ndarray], skeleton: AnnySkeleton, label: str) -> np.ndarray:

@@ -26,6 +26,7 @@ import dataclasses
 import numpy as np
 
 from p2m_model.body.anny_skeleton import ANNY_DOWN, ANNY_FORWARD, ANNY_LEFT, ANNY_UP, SIDES, AnnySkeleton
+from p2m_model.body.rig import forward_kinematics
 from p2m_model.body.rotations import axis_angle_to_matrix, rotation_between
 from p2m_model.synthesis.pose_sampling import (
     NECK_BONES,
@@ -397,7 +398,7 @@ class _Body:
     def kinematics(self, limits: JointLimitConfig) -> tuple[np.ndarray, np.ndarray]:
         """World rotations (n, B, 3, 3) and bone heads (n, B, 3) of the current pose, root head at 0."""
         if self._kinematics is None:
-            self._kinematics = forward_kinematics(self.local_rotations(limits), self.geometry.skeleton)
+            self._kinematics = _world_frames(self.local_rotations(limits), self.geometry.skeleton)
         return self._kinematics
 
     def point(self, limits: JointLimitConfig, bone: str, rest_point: np.ndarray) -> np.ndarray:
@@ -466,29 +467,12 @@ class _Body:
             self[f"{name}.{side}"] = np.where(keep, np.broadcast_to(value, (self.count,)), self[f"{name}.{side}"])
 
 
-def forward_kinematics(rotations: np.ndarray, skeleton: AnnySkeleton) -> tuple[np.ndarray, np.ndarray]:
-    """World rotations and bone heads of ``local-ref`` poses (no translation: the root head stays put).
-
-    Args:
-        rotations: (N, B, 3, 3) ``local-ref`` rotations.
-        skeleton: hierarchy and rest heads.
-
-    Returns:
-        world rotations G (N, B, 3, 3) with G_c = G_parent @ D_c, and bone heads (N, B, 3), metres,
-        Anny axes, the root's head at its rest position.
-    """
-    count, bone_count = rotations.shape[:2]
-    world = np.empty_like(rotations)
-    heads = np.empty((count, bone_count, 3))
-    rest = skeleton.rest_heads
-    for bone, parent in enumerate(skeleton.bone_parents):
-        if parent < 0:
-            world[:, bone] = rotations[:, bone]
-            heads[:, bone] = rest[bone]
-        else:
-            world[:, bone] = world[:, parent] @ rotations[:, bone]
-            heads[:, bone] = heads[:, parent] + world[:, parent] @ (rest[bone] - rest[parent])
-    return world, heads
+def _world_frames(rotations: np.ndarray, skeleton: AnnySkeleton) -> tuple[np.ndarray, np.ndarray]:
+    """World rotations (N, B, 3, 3) and bone heads (N, B, 3) of ``local-ref`` poses (N, B, 3, 3):
+    :func:`p2m_model.body.rig.forward_kinematics` on Anny's rest heads (root head fixed)."""
+    rest = np.broadcast_to(skeleton.rest_heads, (len(rotations),) + skeleton.rest_heads.shape)
+    world = forward_kinematics(rotations, rest, np.asarray(skeleton.bone_parents))
+    return world[..., :3, :3], world[..., :3, 3]
 
 
 @dataclasses.dataclass(frozen=True)
