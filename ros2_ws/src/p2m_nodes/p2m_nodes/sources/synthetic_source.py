@@ -23,7 +23,6 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
-from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor, SetParametersResult
 from rclpy.node import Node
 from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import Header
@@ -35,7 +34,7 @@ from p2m_model.synthesis.cameras import project
 from p2m_model.synthesis.detector_noise import DetectorNoiseConfig, synthesize_detection
 from p2m_model.synthesis.procedural_motion import ProceduralScene
 from p2m_msgs.msg import HumanMeshArray, Keypoints2DArray, Pose3DArray
-from p2m_nodes.runtime.node_support import run_node
+from p2m_nodes.runtime.node_support import ParameterSpec, ParameterTable, run_node
 from p2m_nodes.runtime.qos import SENSOR_QOS, STREAM_QOS
 from p2m_nodes.stages.conversions import (
     PersonKeypoints,
@@ -47,6 +46,7 @@ from p2m_nodes.stages.image_conversion import array_to_image
 
 FRAME_ID = "camera_optical_frame"
 MAX_PEOPLE = 3
+MIN_IMAGE_SIZE_PX = 16
 # Skin-ish, clearly different colours so people are told apart (and MediaPipe sees people).
 PERSON_COLOURS_RGB = np.array([[224, 172, 140], [150, 110, 80], [240, 200, 170]])
 BACKGROUND_RGB = (120, 135, 150)
@@ -81,8 +81,9 @@ class SyntheticSourceConfig:
             raise ValueError(f"num_people must be in 1..{MAX_PEOPLE}, got {self.num_people}")
         if not 0.0 <= self.noise_level <= 1.0:
             raise ValueError(f"noise_level must be in [0, 1], got {self.noise_level}")
-        if self.image_width < 16 or self.image_height < 16:
-            raise ValueError(f"image size must be at least 16 x 16, got {self.image_width} x {self.image_height}")
+        if min(self.image_width, self.image_height) < MIN_IMAGE_SIZE_PX:
+            raise ValueError(f"image size must be at least {MIN_IMAGE_SIZE_PX} x {MIN_IMAGE_SIZE_PX}, "
+                             f"got {self.image_width} x {self.image_height}")
 
     @property
     def intrinsics(self) -> np.ndarray:
@@ -265,66 +266,37 @@ def frame_messages(
     )
 
 
+def _image_size(value: int) -> str | None:
+    return None if value >= MIN_IMAGE_SIZE_PX else f"must be >= {MIN_IMAGE_SIZE_PX}"
+
+
+PARAMETERS = (
+    ParameterSpec("num_people", 2, f"People in the scene (1-{MAX_PEOPLE}).", bounds=(1, MAX_PEOPLE),
+                  read_only=True),
+    ParameterSpec("seed", 0, "Seed of the people, their paths and the detector noise.", read_only=True),
+    ParameterSpec("noise_level", 0.5, "2D detector error level: 0 exact, 1 Pose2Mesh's training rates.",
+                  bounds=(0.0, 1.0)),
+    ParameterSpec("rate_hz", 30.0, "Frames per second.", bounds=(0.1, 120.0), read_only=True),
+    ParameterSpec("publish_image", True, "Render and publish camera/image_raw."),
+    ParameterSpec("image_every_n", 1, "Render and publish the image on every n-th frame only (stamped as "
+                  "that frame).", bounds=(1, 1000), read_only=True),
+    ParameterSpec("image_width", 640, "Image width, pixels.", _image_size, read_only=True),
+    ParameterSpec("image_height", 480, "Image height, pixels.", _image_size, read_only=True),
+)
+
+
 class SyntheticSourceNode(Node):
     """Publishes synthetic people at ``rate_hz``; see the module docstring for the topics."""
 
     def __init__(self) -> None:
         super().__init__("synthetic_source")
-        read_only = {"read_only": True}
-        self.declare_parameter(
-            "num_people",
-            2,
-            ParameterDescriptor(
-                description="people in the scene (1-3)",
-                integer_range=[IntegerRange(from_value=1, to_value=MAX_PEOPLE, step=1)],
-                **read_only,
-            ),
-        )
-        self.declare_parameter(
-            "seed", 0, ParameterDescriptor(description="seed of people, paths and noise", **read_only)
-        )
-        self.declare_parameter(
-            "noise_level",
-            0.5,
-            ParameterDescriptor(
-                description="2D detector error level: 0 exact, 1 Pose2Mesh training rates",
-                floating_point_range=[FloatingPointRange(from_value=0.0, to_value=1.0, step=0.0)],
-            ),
-        )
-        self.declare_parameter(
-            "rate_hz",
-            30.0,
-            ParameterDescriptor(
-                description="frames per second",
-                floating_point_range=[FloatingPointRange(from_value=0.1, to_value=120.0, step=0.0)],
-                **read_only,
-            ),
-        )
-        self.declare_parameter(
-            "publish_image", True, ParameterDescriptor(description="render and publish camera/image_raw")
-        )
-        self.declare_parameter(
-            "image_every_n",
-            1,
-            ParameterDescriptor(
-                description="render and publish the image on every n-th frame only (stamped as that frame)",
-                integer_range=[IntegerRange(from_value=1, to_value=1000, step=1)],
-                **read_only,
-            ),
-        )
-        self.declare_parameter("image_width", 640, ParameterDescriptor(description="image width, pixels", **read_only))
-        self.declare_parameter(
-            "image_height", 480, ParameterDescriptor(description="image height, pixels", **read_only)
-        )
-        self.add_on_set_parameters_callback(self._validate_parameters)
-
-        value = lambda name: self.get_parameter(name).value  # noqa: E731
+        self.parameters = ParameterTable(self, PARAMETERS)
         self.config = SyntheticSourceConfig(
-            num_people=value("num_people"),
-            seed=value("seed"),
-            noise_level=value("noise_level"),
-            image_width=value("image_width"),
-            image_height=value("image_height"),
+            num_people=self.parameters["num_people"],
+            seed=self.parameters["seed"],
+            noise_level=self.parameters["noise_level"],
+            image_width=self.parameters["image_width"],
+            image_height=self.parameters["image_height"],
         )
         asset = BodyModelAsset.load()
         self.people = SyntheticPeople(BodyRig.load(), asset, self.config)
@@ -334,27 +306,17 @@ class SyntheticSourceNode(Node):
         self.mesh_publisher = self.create_publisher(HumanMeshArray, "ground_truth/human_mesh", STREAM_QOS)
         self.camera_info_publisher = self.create_publisher(CameraInfo, "camera/camera_info", STREAM_QOS)
         self.image_publisher = self.create_publisher(Image, "camera/image_raw", SENSOR_QOS)
-        self.image_every_n = value("image_every_n")
+        self.image_every_n = self.parameters["image_every_n"]
         self.frame_index = 0
         self.start_ns = self.get_clock().now().nanoseconds
-        self.timer = self.create_timer(1.0 / value("rate_hz"), self._publish_frame)
-
-    def _validate_parameters(self, parameters) -> SetParametersResult:
-        for parameter in parameters:
-            if parameter.name == "noise_level" and not 0.0 <= float(parameter.value) <= 1.0:
-                return SetParametersResult(successful=False, reason="noise_level must be in [0, 1]")
-            if parameter.name in ("image_width", "image_height") and int(parameter.value) < 16:
-                return SetParametersResult(successful=False, reason=f"{parameter.name} must be at least 16")
-            if parameter.name == "num_people" and not 1 <= int(parameter.value) <= MAX_PEOPLE:
-                return SetParametersResult(successful=False, reason=f"num_people must be in 1..{MAX_PEOPLE}")
-        return SetParametersResult(successful=True)
+        self.timer = self.create_timer(1.0 / self.parameters["rate_hz"], self._publish_frame)
 
     def _publish_frame(self) -> None:
         now = self.get_clock().now()
-        with_image = bool(self.get_parameter("publish_image").value) and self.frame_index % self.image_every_n == 0
+        with_image = self.parameters["publish_image"] and self.frame_index % self.image_every_n == 0
         self.frame_index += 1
         frame = self.people.frame(
-            (now.nanoseconds - self.start_ns) * 1e-9, float(self.get_parameter("noise_level").value), False
+            (now.nanoseconds - self.start_ns) * 1e-9, self.parameters["noise_level"], False
         )
         # Stamped once the frame exists, as a camera driver stamps a captured frame: posing the
         # scene (~10-20 ms of CPU) simulates the world, not a step of a real pipeline.
