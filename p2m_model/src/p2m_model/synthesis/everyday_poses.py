@@ -837,28 +837,24 @@ def _turn(act: _Activity) -> None:
 
 def _sit(act: _Activity) -> None:
     """Sitting on an unseen seat: thighs about level, shanks from tucked to stretched, a trunk
-    from reclined to leaning forward, hands on the lap or on armrests; sometimes legs crossed."""
+    from reclined to leaning forward, hands on the lap or on armrests."""
     b, s = act.body, act.style
-    recline = act.uniform_deg(-20.0, 12.0)
-    b["pelvis_flexion"] = recline
-    b["spine_flexion"] = act.uniform_deg(-5.0, 30.0) * np.where(act.chance(0.3), 1.6, 1.0)
-    forward = act.chance(0.2)
-    b["pelvis_flexion"] = np.where(forward, act.uniform_deg(10.0, 30.0), b["pelvis_flexion"])
-    b["spine_flexion"] = np.where(forward, act.uniform_deg(10.0, 40.0), b["spine_flexion"])
     seat = act.uniform_deg(-15.0, 10.0)  # thigh slope: knees above (negative) or below the hips
+    thigh = {side: -_deg(90.0) - seat + _deg(5.0) * act.rng.normal(size=act.n) for side in SIDES}
+    forward = act.chance(0.2)
+    pelvis = np.where(forward, act.uniform_deg(10.0, 30.0), act.uniform_deg(-20.0, 12.0))
+    spine = np.where(
+        forward, act.uniform_deg(10.0, 40.0), act.uniform_deg(-5.0, 30.0) * np.where(act.chance(0.3), 1.6, 1.0)
+    )
+    # The hips flex no further than their limit: a forward lean beyond it is the spine's.
+    reachable = _deg(act.limits.hip.forward_deg - 5.0) + np.minimum(thigh["L"], thigh["R"])
+    b["spine_flexion"] = spine + np.maximum(pelvis - reachable, 0.0)
+    b["pelvis_flexion"] = np.minimum(pelvis, reachable)
     for side in SIDES:
-        shank = act.uniform_deg(-30.0, 30.0)
-        act.sagittal_leg(side, shank, -_deg(90.0) - seat + _deg(5.0) * act.rng.normal(size=act.n))
-        b[f"hip_abduction.{side}"] = act.uniform_deg(0.0, 18.0)
+        act.sagittal_leg(side, act.uniform_deg(-30.0, 30.0), thigh[side])
+        largest = _largest_abduction(b[f"hip_flexion.{side}"], act.limits.hip) - _deg(2.0)
+        b[f"hip_abduction.{side}"] = np.minimum(act.uniform_deg(0.0, 18.0), largest)
         b[f"hip_twist.{side}"] = act.uniform_deg(-25.0, 10.0)
-    crossed = act.chance(0.15)
-    top = act.chance(0.5)
-    for side, is_top in (("L", top), ("R", ~top)):
-        over = crossed & is_top
-        b[f"hip_abduction.{side}"] = np.where(over, -act.uniform_deg(12.0, 20.0), b[f"hip_abduction.{side}"])
-        b.add(f"hip_flexion.{side}", np.where(over, act.uniform_deg(10.0, 20.0), 0.0))
-        b[f"hip_twist.{side}"] = np.where(over, act.uniform_deg(-10.0, 10.0), b[f"hip_twist.{side}"])
-        b[f"knee.{side}"] = np.where(over, act.uniform_deg(80.0, 110.0), b[f"knee.{side}"])
     act.look(s.gaze_yaw, s.gaze_pitch)
     lap = act.chance(0.6)
     for side in SIDES:
