@@ -42,6 +42,9 @@ def test_folded_cascade_matches_the_unfused_one(make_config, toy_asset, variant)
         want, got = getattr(expected, name), getattr(actual, name)
         assert (got - want).abs().max() <= 1e-5 * max(1.0, want.abs().max().item()), name
     assert not any(isinstance(module, nn.BatchNorm1d) for module in folded.modules())
+    sparse = [buffer for buffer in folded.buffers() if buffer.layout == torch.sparse_csr]
+    assert all(buffer.crow_indices().dtype == torch.int32 for buffer in sparse)
+    assert len(sparse) == sum(buffer.layout == torch.sparse_csr for buffer in model.buffers())
     assert not any(parameter.requires_grad for parameter in folded.parameters())
     # The training model is untouched: still normalized, same weights.
     assert sum(isinstance(module, nn.BatchNorm1d) for module in model.modules()) > 0

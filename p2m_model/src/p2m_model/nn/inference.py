@@ -88,16 +88,32 @@ def _fold_children(module: nn.Module) -> int:
     return folds
 
 
+def int32_indices(matrix: torch.Tensor) -> torch.Tensor:
+    """A CSR matrix with 32-bit crow/col indices (same values): the CPU sparse kernels take
+    32-bit indices and otherwise convert both index arrays on every product. Other
+    tensors, and matrices too large for 32-bit indices, come back unchanged."""
+    if matrix.layout != torch.sparse_csr or matrix.crow_indices().dtype == torch.int32 \
+            or matrix._nnz() >= 2**31:
+        return matrix
+    return torch.sparse_csr_tensor(matrix.crow_indices().int(), matrix.col_indices().int(),
+                                   matrix.values(), matrix.shape, check_invariants=True)
+
+
 def inference_copy(model: nn.Module) -> nn.Module:
     """An eval-mode copy of ``model`` with batch norm folded into the layers before it,
-    parameters frozen. Same device and dtype; same outputs up to float rounding.
+    parameters frozen, sparse CSR buffers (graph Laplacians) with 32-bit indices. Same
+    device and dtype; same outputs up to float rounding.
 
-    Batch norms that follow no foldable layer stay (in eval mode). Sparse buffers (the
-    graph Laplacians, constant) are shared with ``model``: torch cannot deep-copy them.
+    Batch norms that follow no foldable layer stay (in eval mode). ``model`` keeps its
+    sparse buffers; torch cannot deep-copy them, so the copy starts from the same ones.
     """
     shared = {id(buffer): buffer for buffer in model.buffers() if buffer.layout != torch.strided}
     folded = copy.deepcopy(model, memo=shared).eval()
     _fold_children(folded)
+    for module in folded.modules():
+        for name, buffer in module._buffers.items():
+            if buffer is not None:
+                module._buffers[name] = int32_indices(buffer)
     for parameter in folded.parameters():
         parameter.requires_grad_(False)
     return folded
