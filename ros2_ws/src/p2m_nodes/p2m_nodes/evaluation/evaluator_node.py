@@ -31,8 +31,6 @@ from pathlib import Path
 
 import numpy as np
 import rclpy
-from rcl_interfaces.msg import ParameterDescriptor
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.serialization import deserialize_message
 from rclpy.utilities import remove_ros_args
@@ -41,7 +39,7 @@ from p2m_msgs.msg import HumanMeshArray, Keypoints2DArray, Pose3DArray
 from p2m_nodes.bags.replay import message_class, read_bag
 from p2m_nodes.evaluation.replay_scoring import ReplayResult, ReplayScorer, write_replay_report
 from p2m_nodes.runtime.child_processes import stop_processes
-from p2m_nodes.runtime.node_support import init_ros, stamp_seconds
+from p2m_nodes.runtime.node_support import ParameterSpec, ParameterTable, run_node, stamp_seconds
 from p2m_nodes.runtime.qos import STREAM_QOS
 from p2m_nodes.stages.conversions import (
     human_meshes_from_msg,
@@ -92,26 +90,33 @@ def add_mesh_output(scorer: ReplayScorer, msg: HumanMeshArray, latency_s: float)
                                latency_s)
 
 
+def _non_negative(value: float) -> str | None:
+    return None if value >= 0 else "must be >= 0"
+
+
+PARAMETERS = (
+    ParameterSpec("output_dir", "", "Report folder (created); required.",
+                  lambda value: None if value else "must be set (the report folder)", read_only=True),
+    ParameterSpec("idle_timeout_s", 5.0, "Report when nothing arrived for this long after the first "
+                  "message; 0 = never.", _non_negative, read_only=True),
+    ParameterSpec("duration_s", 0.0, "Report this long after start; 0 = never.", _non_negative,
+                  read_only=True),
+    ParameterSpec("bag", "", "Replayed bag, quoted in the report.", read_only=True),
+    ParameterSpec("checkpoint", "", "Checkpoint, quoted in the report.", read_only=True),
+)
+
+
 class EvaluatorNode(Node):
     """Collects ground truth and pipeline output; :meth:`finished` says when to report."""
 
     def __init__(self, node_name: str = "evaluator") -> None:
         super().__init__(node_name)
-        describe = lambda text: ParameterDescriptor(description=text, read_only=True)  # noqa: E731
-        self.output_dir = self.declare_parameter(
-            "output_dir", "", describe("Report folder (created); required.")).value
-        self.idle_timeout_s = self.declare_parameter(
-            "idle_timeout_s", 5.0, describe("Report when nothing arrived for this long after the "
-                                            "first message; 0 = never.")).value
-        self.duration_s = self.declare_parameter(
-            "duration_s", 0.0, describe("Report this long after start; 0 = never.")).value
-        self.report_context = {name: self.declare_parameter(name, "", describe(text)).value
-                        for name, text in (("bag", "Replayed bag, quoted in the report."),
-                                           ("checkpoint", "Checkpoint, quoted in the report."))}
-        if not self.output_dir:
-            raise ValueError("parameter output_dir must be set (the report folder)")
-        if self.idle_timeout_s < 0 or self.duration_s < 0:
-            raise ValueError("idle_timeout_s and duration_s must be >= 0")
+        parameters = ParameterTable(self, PARAMETERS)
+        self.output_dir = parameters["output_dir"]
+        self.idle_timeout_s = parameters["idle_timeout_s"]
+        self.duration_s = parameters["duration_s"]
+        self.report_context = {name: parameters[name] for name in ("bag", "checkpoint")}
+        self.summary: dict | None = None  # of the report, once written
         self.scorer = ReplayScorer()
         self.start_s = time.monotonic()
         self.last_message_s: float | None = None
@@ -160,7 +165,13 @@ class EvaluatorNode(Node):
         context = {"mode": "replay (live pipeline)", **self.report_context, **(extra_context or {})}
         summary = write_replay_report(Path(self.output_dir), self.scorer.result(), context)
         self.get_logger().info(f"report in {self.output_dir}: {_summary_line(summary)}")
+        self.summary = summary
         return summary
+
+    def destroy_node(self) -> None:
+        if self.summary is None:  # the report of what arrived, also after Ctrl-C
+            self.write_report()
+        super().destroy_node()
 
 
 def _summary_line(summary: dict) -> str:
@@ -229,22 +240,7 @@ def offline_result(bag: Path, predictor) -> ReplayResult:
 # ----------------------------------------------------------------------------- CLI
 
 def _run_node(ros_args: list[str] | None) -> int:
-    init_ros(ros_args)
-    node = None
-    try:
-        node = EvaluatorNode()
-        spin_until_finished(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    except ValueError as error:
-        print(f"evaluator: {error}", file=sys.stderr)
-        return 1
-    finally:
-        if node is not None:
-            node.write_report()
-            node.destroy_node()
-        rclpy.try_shutdown()
-    return 0
+    return run_node(EvaluatorNode, ros_args, spin=spin_until_finished)
 
 
 def _run_offline(args: argparse.Namespace) -> int:
@@ -274,43 +270,43 @@ def _run_replay(args: argparse.Namespace) -> int:
                 "-p", f"idle_timeout_s:={args.idle_timeout}", "-p", f"bag:={args.replay}",
                 "-p", f"checkpoint:={args.checkpoint or 'shipped'}"]
     started = time.monotonic()
-    init_ros(ros_args)  # the nodes' profile, inherited by the children too
-    node = EvaluatorNode()
-    pipeline = subprocess.Popen(pipeline_cmd, stdin=subprocess.DEVNULL)
-    replay = None
-    try:
-        # Reliable volatile topics reach only the readers matched when a message goes out:
-        # bag_replay starts once the pipeline subscribes /keypoints_2d, and when this node
-        # had not yet matched the pipeline's writers it scored nothing (1 run in 4).
-        matched = spin_until_pipeline_matched(node, lambda: pipeline.poll() is None,
-                                              args.wait_timeout)
-        if matched:
-            replay = subprocess.Popen(replay_cmd, stdin=subprocess.DEVNULL)
-            spin_until_finished(node, source_running=lambda: replay.poll() is None
-                                and pipeline.poll() is None)
-        pipeline_exit = pipeline.poll()  # None: still running, as it should be
-        summary = node.write_report({"rate": args.rate, "lockstep": args.lockstep,
-                                     "command": " ".join(sys.argv),
-                                     "wall_time_s": round(time.monotonic() - started, 1)})
-    finally:
-        stop_processes((replay, pipeline), PIPELINE_STOP_TIMEOUT_S)
-        node.destroy_node()
-        rclpy.try_shutdown()
-    if pipeline_exit is not None:
-        print(f"evaluator: the pipeline exited early (code {pipeline_exit}); see its output above",
-              file=sys.stderr)
-        return 1
-    if replay is None:
-        print(f"evaluator: the pipeline's human_mesh and pose_3d publishers did not match within "
-              f"{args.wait_timeout} s", file=sys.stderr)
-        return 1
-    if replay.returncode != 0:
-        print(f"evaluator: bag_replay exited with {replay.returncode}", file=sys.stderr)
-        return 1
-    if summary["samples"] == 0:
-        print("evaluator: no pipeline output could be scored", file=sys.stderr)
-        return 1
-    return 0
+    def evaluate(node: EvaluatorNode) -> int:
+        pipeline = subprocess.Popen(pipeline_cmd, stdin=subprocess.DEVNULL)
+        replay = None
+        try:
+            # Reliable volatile topics reach only the readers matched when a message goes out:
+            # bag_replay starts once the pipeline subscribes /keypoints_2d, and when this node
+            # had not yet matched the pipeline's writers it scored nothing (1 run in 4).
+            matched = spin_until_pipeline_matched(node, lambda: pipeline.poll() is None,
+                                                  args.wait_timeout)
+            if matched:
+                replay = subprocess.Popen(replay_cmd, stdin=subprocess.DEVNULL)
+                spin_until_finished(node, source_running=lambda: replay.poll() is None
+                                    and pipeline.poll() is None)
+            pipeline_exit = pipeline.poll()  # None: still running, as it should be
+            summary = node.write_report({"rate": args.rate, "lockstep": args.lockstep,
+                                         "command": " ".join(sys.argv),
+                                         "wall_time_s": round(time.monotonic() - started, 1)})
+        finally:
+            stop_processes((replay, pipeline), PIPELINE_STOP_TIMEOUT_S)
+        if pipeline_exit is not None:
+            print(f"evaluator: the pipeline exited early (code {pipeline_exit}); see its output above",
+                  file=sys.stderr)
+            return 1
+        if replay is None:
+            print(f"evaluator: the pipeline's human_mesh and pose_3d publishers did not match within "
+                  f"{args.wait_timeout} s", file=sys.stderr)
+            return 1
+        if replay.returncode != 0:
+            print(f"evaluator: bag_replay exited with {replay.returncode}", file=sys.stderr)
+            return 1
+        if summary["samples"] == 0:
+            print("evaluator: no pipeline output could be scored", file=sys.stderr)
+            return 1
+        return 0
+
+    # run_node puts the nodes' Fast DDS profile in effect; the children inherit it.
+    return run_node(EvaluatorNode, ros_args, spin=evaluate)
 
 
 def main(argv: list[str] | None = None) -> int:
