@@ -185,19 +185,21 @@ def _direction_angles(direction: np.ndarray, side: str) -> tuple[np.ndarray, np.
     return flexion, abduction
 
 
-def _swing_within(flexion: np.ndarray, abduction: np.ndarray, side: str, limits) -> tuple[np.ndarray, np.ndarray]:
-    """Pull a limb direction toward straight down until it is within the elliptic swing limits."""
-    direction = _limb_direction(flexion, abduction, side)
-    elevation = np.arccos(np.clip(-direction[:, 2], -1.0, 1.0))
-    azimuth = np.arctan2(direction @ (_SIDE_SIGN[side] * _X), direction @ ANNY_FORWARD)
-    largest = _deg(swing_elevation_limit_deg(limits, azimuth)) - 1e-6
-    over = elevation > largest
-    if not over.any():
-        return flexion, abduction
-    horizontal = np.cos(azimuth)[:, None] * ANNY_FORWARD + np.sin(azimuth)[:, None] * (_SIDE_SIGN[side] * _X)
-    clamped = np.cos(largest)[:, None] * ANNY_DOWN + np.sin(largest)[:, None] * horizontal
-    new_flexion, new_abduction = _direction_angles(clamped, side)
-    return np.where(over, new_flexion, flexion), np.where(over, new_abduction, abduction)
+def _nearest_swing(flexion: np.ndarray, abduction: np.ndarray, side: str, limits) -> tuple[np.ndarray, np.ndarray]:
+    """The legal limb swing nearest to (flexion, abduction), each (n,): unchanged within the elliptic
+    cone of ``limits``, else the nearest point of its rim (sampled every degree of azimuth)."""
+    lateral = _SIDE_SIGN[side] * _X
+    azimuth = np.deg2rad(np.arange(360.0))
+    rim_elevation = _deg(swing_elevation_limit_deg(limits, azimuth)) - 1e-6
+    horizontal = np.cos(azimuth)[:, None] * ANNY_FORWARD + np.sin(azimuth)[:, None] * lateral
+    rim = np.cos(rim_elevation)[:, None] * ANNY_DOWN + np.sin(rim_elevation)[:, None] * horizontal  # (360, 3)
+    wanted = _limb_direction(flexion, abduction, side)
+    wanted_azimuth = np.arctan2(wanted @ lateral, wanted @ ANNY_FORWARD)
+    elevation = np.arccos(np.clip(wanted @ ANNY_DOWN, -1.0, 1.0))
+    outside = elevation > _deg(swing_elevation_limit_deg(limits, wanted_azimuth))
+    nearest = rim[np.argmax(wanted @ rim.T, axis=1)]
+    rim_flexion, rim_abduction = _direction_angles(nearest, side)
+    return np.where(outside, rim_flexion, flexion), np.where(outside, rim_abduction, abduction)
 
 
 def _largest_abduction(flexion: np.ndarray, limits) -> np.ndarray:
@@ -372,10 +374,8 @@ class _Body:
                 )
         for side in SIDES:
             for joint, swing in (("hip", limits.hip), ("arm", limits.shoulder)):
-                # A flexion past the forward limit would come over the top as a backward swing.
-                flexion = np.clip(a[f"{joint}_flexion.{side}"], -np.pi / 2, _deg(swing.forward_deg))
-                a[f"{joint}_flexion.{side}"], a[f"{joint}_abduction.{side}"] = _swing_within(
-                    flexion, a[f"{joint}_abduction.{side}"], side, swing
+                a[f"{joint}_flexion.{side}"], a[f"{joint}_abduction.{side}"] = _nearest_swing(
+                    a[f"{joint}_flexion.{side}"], a[f"{joint}_abduction.{side}"], side, swing
                 )
                 a[f"{joint}_twist.{side}"] = np.clip(
                     a[f"{joint}_twist.{side}"], _deg(swing.twist.low_deg), _deg(swing.twist.high_deg)
@@ -552,7 +552,10 @@ class _Activity:
         b = self.body
         keep = np.ones(self.n, dtype=bool) if mask is None else mask
         shank_lean = np.broadcast_to(shank_lean, (self.n,))
-        thigh_lean = np.broadcast_to(thigh_lean, (self.n,))
+        # The knee bends at most so far (a thigh beyond that is raised, the hips go up) and does
+        # not overextend.
+        knee_limit = _deg(self.limits.knee_flexion.high_deg - 1.0)
+        thigh_lean = np.clip(np.broadcast_to(thigh_lean, (self.n,)), shank_lean - knee_limit, shank_lean)
         for name, value in (
             ("hip_flexion", b["pelvis_flexion"] - thigh_lean),
             ("knee", shank_lean - thigh_lean),
