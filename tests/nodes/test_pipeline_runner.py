@@ -79,6 +79,22 @@ def test_file_and_camera_sources_get_their_arguments():
     assert camera_command[remap - 1] == "-r"
 
 
+@pytest.mark.parametrize("arguments, expected", [
+    (["--source", "camera"], "live"),  # a camera: newest frame only
+    (["--source", "camera", "--input-qos", "reliable"], "reliable"),
+    (["--source", "synthetic"], None),  # the parameter file's (reliable)
+    (["--source", "none", "--single-process", "true", "--input-qos", "live"], "live"),
+])
+def test_model_input_qos_follows_the_source(arguments, expected):
+    for command in runner.node_commands(runner.build_parser().parse_args(arguments)):
+        name = Path(command[0]).name
+        settings = [arg for arg in command if arg.startswith("input_qos:=")]
+        if name in ("posenet_node", "meshnet_node", "pose2mesh_node"):
+            assert settings == ([f"input_qos:={expected}"] if expected else []), name
+        else:
+            assert settings == [], name
+
+
 @pytest.mark.parametrize("arguments, named", [
     (["--checkpoint", "/nonexistent/model.safetensors"], "checkpoint:=/nonexistent/model.safetensors"),
     (["--params-file", "/nonexistent/params.yaml"], "params_file:=/nonexistent/params.yaml"),

@@ -31,6 +31,9 @@ SOURCE_EXECUTABLES = {
 MODEL_EXECUTABLES = {"false": ("posenet_node", "meshnet_node"), "true": ("pose2mesh_node",)}
 VISUALIZER_EXECUTABLE = "visualizer_node"
 BOOLEAN_CHOICES = ("false", "true")
+# input_qos:= empty -> by source: a camera is live input (the model nodes take the newest frame,
+# drops counted); files and the synthetic source keep every frame (docs/pipeline.md, QoS).
+SOURCE_INPUT_QOS = {"camera": "live"}
 CAMERA_IMAGE_TOPIC = "camera/image_raw"  # what camera_source subscribes, relative to its namespace
 
 
@@ -65,6 +68,9 @@ LAUNCH_ARGUMENTS = (
                    "config/pipeline.yaml."),
     LaunchArgument("single_process", "false", "true: PoseNet and MeshNet in one process "
                    "(pose2mesh_node).", BOOLEAN_CHOICES),
+    LaunchArgument("input_qos", "", "QoS of the model nodes' input: reliable (every frame) or live "
+                   "(newest frame only, drops counted); empty: live for source:=camera, else the "
+                   "parameter file's.", ("", "reliable", "live")),
     LaunchArgument("rviz", "false", "true: start RViz with rviz/p2m.rviz (rviz2 must be installed).",
                    BOOLEAN_CHOICES),
 )
@@ -72,11 +78,11 @@ LAUNCH_ARGUMENTS = (
 # executable -> {launch argument: parameter it sets, when the argument is not empty}.
 ARGUMENT_PARAMETERS = {
     "file_source": {"keypoint_file": "file"},
-    "posenet_node": {"checkpoint": "checkpoint", "device": "device"},
+    "posenet_node": {"checkpoint": "checkpoint", "device": "device", "input_qos": "input_qos"},
     "meshnet_node": {"checkpoint": "checkpoint", "device": "device",
-                     "camera_info_topic": "camera_info_topic"},
+                     "camera_info_topic": "camera_info_topic", "input_qos": "input_qos"},
     "pose2mesh_node": {"checkpoint": "checkpoint", "device": "device",
-                       "camera_info_topic": "camera_info_topic"},
+                       "camera_info_topic": "camera_info_topic", "input_qos": "input_qos"},
 }
 # executable -> {launch argument: topic of the node it remaps, when the argument is not empty}.
 ARGUMENT_REMAPPINGS = {
@@ -181,6 +187,7 @@ def pipeline(given: Mapping[str, str]) -> Pipeline:
     if values["checkpoint"]:
         _existing_file("checkpoint", values["checkpoint"])
     source = SOURCE_EXECUTABLES[values["source"]]
+    values["input_qos"] = values["input_qos"] or SOURCE_INPUT_QOS.get(values["source"], "")
     if values["source"] == "file":
         values["keypoint_file"] = _existing_file(
             "keypoint_file", values["keypoint_file"] or _share_file(EXAMPLE_KEYPOINT_FILE))
