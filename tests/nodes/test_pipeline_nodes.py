@@ -244,3 +244,48 @@ def test_pose2mesh_node_places_people_with_camera_info(start_node, random_checkp
         pose.keypoints_2d.scores.reshape(1, 17), np.reshape(K, (3, 3)))[0]
     np.testing.assert_allclose(mesh.root_position, expected, rtol=1e-4, atol=1e-5)
     assert np.isfinite(mesh.vertices).all() and mesh.vertices.shape == (13_718, 3)
+
+
+@pytest.fixture(scope="module")
+def live_probe(rclpy_context):
+    """A probe in namespace /live."""
+    node = Probe(namespace="live")
+    yield node
+    node.destroy_node()
+
+
+def test_live_input_takes_the_newest_frame_and_counts_the_dropped(start_node, random_checkpoint, live_probe):
+    """input_qos:=live: frames flooded faster than the model runs are dropped, not queued; the
+    newest is answered and /diagnostics counts every frame never received as input_dropped."""
+    probe = live_probe
+    proc = start_node("pose2mesh_node", "-p", f"checkpoint:={random_checkpoint}", "-p", "device:=cpu",
+                      "-p", "input_qos:=live", "-r", "__ns:=/live")
+    assert spin_until(probe, lambda: probe.graph_ready("/live/human_mesh"), STARTUP_TIMEOUT_S), node_logs(proc)
+    rng = np.random.default_rng(3)
+    crowd = [standing_person(x, rng) for x in (80, 200, 320, 440, 560)]
+    primers = 0
+    while probe.by_stamp("mesh", -primers) is None:  # until a frame comes back: matched
+        assert primers < 40, node_logs(proc)
+        primers += 1
+        probe.send(-primers, crowd, list(range(5)))
+        spin_until(probe, lambda stamp=-primers: probe.by_stamp("mesh", stamp) is not None, 1.0)
+    flood = 30
+    for frame in range(1, flood + 1):  # back to back: far faster than a 5-person forward pass
+        probe.send(frame, crowd, list(range(5)))
+    assert spin_until(probe, lambda: probe.by_stamp("mesh", flood) is not None, FRAME_TIMEOUT_S), node_logs(proc)
+
+    def counts() -> dict[str, int] | None:
+        for array in reversed(probe.received["diagnostics"]):
+            for status in array.status:
+                if status.name == "/live/pose2mesh_node":
+                    values = {kv.key: kv.value for kv in status.values}
+                    return {key: int(values[key]) for key in ("frames_in", "input_dropped")}
+        return None
+
+    # Every flooded frame was processed or counted, once the 1 Hz status caught up.
+    assert spin_until(probe, lambda: (c := counts()) is not None
+                      and c["frames_in"] + c["input_dropped"] >= flood + 1, 5.0), counts()
+    final = counts()
+    answered = sum(probe.by_stamp("mesh", frame) is not None for frame in range(1, flood + 1))
+    assert final["input_dropped"] > 0 and answered < flood  # dropped, not queued
+    assert final["frames_in"] + final["input_dropped"] <= primers + flood  # nothing counted twice
