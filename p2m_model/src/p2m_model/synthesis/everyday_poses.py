@@ -3,14 +3,14 @@
 Every activity is a small program over joint angles of a *canonical* body whose limbs hang
 straight down (the DeepMimic zero pose of :mod:`p2m_model.synthesis.motion_clips`): a segment's
 canonical world rotation Q is carried onto Anny as G = Q S, where S takes Anny's rest segment
-direction (A-pose: arms ~45 degrees out, elbows and knees a little bent) to straight down, and
+direction (A-pose: arms ~45 degrees out, elbows ~43 and knees ~10 degrees bent) to straight down, and
 the ``local-ref`` delta is D = G_parent^T G. In the canonical body the angles mean what
 anatomy means: a knee at 0 is straight, an elbow at 90 is a right angle.
 
 Each sample draws a *style* from the generator (amplitudes, tempo, phase, asymmetry, posture,
 gaze) and an activity; the activity sets the lower body, trunk and head, then the arms, often
 by two-bone inverse kinematics toward a target (the ear for a phone call, the floor for a pick
-up, the opposite elbow for crossed arms). Bodies are coupled the way people move: arms swing
+up, the opposite upper arm for crossed arms). Bodies are coupled the way people move: arms swing
 against the legs, spine and head share a gaze, and in squats, bends and reaches the trunk or
 legs lean so that a sagittal centre-of-mass model (Winter's segment table, docs/pose-library.md)
 stays over the feet. Lower-body activities that leave the arms free are combined with an
@@ -185,6 +185,15 @@ def _direction_angles(direction: np.ndarray, side: str) -> tuple[np.ndarray, np.
     return flexion, abduction
 
 
+def _swing_excess(flexion: np.ndarray, abduction: np.ndarray, side: str, limits) -> np.ndarray:
+    """(n,) radians by which a limb's swing lies beyond the elliptic cone of ``limits`` (negative
+    inside it)."""
+    direction = _limb_direction(flexion, abduction, side)
+    elevation = np.arccos(np.clip(direction @ ANNY_DOWN, -1.0, 1.0))
+    azimuth = np.arctan2(direction @ (_SIDE_SIGN[side] * _X), direction @ ANNY_FORWARD)
+    return elevation - _deg(swing_elevation_limit_deg(limits, azimuth))
+
+
 def _nearest_swing(flexion: np.ndarray, abduction: np.ndarray, side: str, limits) -> tuple[np.ndarray, np.ndarray]:
     """The legal limb swing nearest to (flexion, abduction), each (n,): unchanged within the elliptic
     cone of ``limits``, else the nearest point of its rim (sampled every degree of azimuth)."""
@@ -193,11 +202,8 @@ def _nearest_swing(flexion: np.ndarray, abduction: np.ndarray, side: str, limits
     rim_elevation = _deg(swing_elevation_limit_deg(limits, azimuth)) - 1e-6
     horizontal = np.cos(azimuth)[:, None] * ANNY_FORWARD + np.sin(azimuth)[:, None] * lateral
     rim = np.cos(rim_elevation)[:, None] * ANNY_DOWN + np.sin(rim_elevation)[:, None] * horizontal  # (360, 3)
-    wanted = _limb_direction(flexion, abduction, side)
-    wanted_azimuth = np.arctan2(wanted @ lateral, wanted @ ANNY_FORWARD)
-    elevation = np.arccos(np.clip(wanted @ ANNY_DOWN, -1.0, 1.0))
-    outside = elevation > _deg(swing_elevation_limit_deg(limits, wanted_azimuth))
-    nearest = rim[np.argmax(wanted @ rim.T, axis=1)]
+    outside = _swing_excess(flexion, abduction, side, limits) > 0.0
+    nearest = rim[np.argmax(_limb_direction(flexion, abduction, side) @ rim.T, axis=1)]
     rim_flexion, rim_abduction = _direction_angles(nearest, side)
     return np.where(outside, rim_flexion, flexion), np.where(outside, rim_abduction, abduction)
 
@@ -206,13 +212,12 @@ def _largest_abduction(flexion: np.ndarray, limits) -> np.ndarray:
     """(n,) largest abduction (radians) a limb flexed by ``flexion`` (n,) may have within the
     elliptic swing ``limits`` (the same on both sides)."""
 
-    def excess(abduction: np.ndarray) -> np.ndarray:
-        direction = _limb_direction(flexion, abduction, "L")
-        elevation = np.arccos(np.clip(-direction[:, 2], -1.0, 1.0))
-        azimuth = np.arctan2(direction[:, 0], direction @ ANNY_FORWARD)
-        return elevation - _deg(swing_elevation_limit_deg(limits, azimuth))
-
-    return _solve_increasing(excess, np.zeros_like(flexion), np.full_like(flexion, _deg(89.0)), 0.0)
+    return _solve_increasing(
+        lambda abduction: _swing_excess(flexion, abduction, "L", limits),
+        np.zeros_like(flexion),
+        np.full_like(flexion, _deg(89.0)),
+        0.0,
+    )
 
 
 # Swivels of the elbow about the shoulder-wrist line tried by the arm's inverse kinematics.
@@ -246,10 +251,7 @@ def _two_bone_arm(local_target: np.ndarray, bend: np.ndarray, geometry: _Geometr
 
 def _shoulder_excess(flexion: np.ndarray, abduction: np.ndarray, twist: np.ndarray, side: str, limits) -> np.ndarray:
     """(n,) radians by which a shoulder's swing and twist go beyond ``limits`` (0 within them)."""
-    direction = _limb_direction(flexion, abduction, side)
-    elevation = np.arccos(np.clip(-direction[:, 2], -1.0, 1.0))
-    azimuth = np.arctan2(direction @ (_SIDE_SIGN[side] * _X), direction @ ANNY_FORWARD)
-    swing = np.maximum(elevation - _deg(swing_elevation_limit_deg(limits, azimuth)), 0.0)
+    swing = np.maximum(_swing_excess(flexion, abduction, side, limits), 0.0)
     turn = np.maximum(twist - _deg(limits.twist.high_deg), 0.0) + np.maximum(_deg(limits.twist.low_deg) - twist, 0.0)
     return swing + turn
 
@@ -313,9 +315,8 @@ class _Body:
         self[name] = self.angles[name] + value
 
     def local_rotations(self, limits: JointLimitConfig) -> np.ndarray:
-        """(n, B, 3, 3) Anny ``local-ref`` rotations, every angle clipped to ``limits`` first."""
-        self.clip(limits)
-        g, a = self.geometry, self.angles
+        """(n, B, 3, 3) Anny ``local-ref`` rotations of the angles clipped to ``limits``."""
+        g, a = self.geometry, self.clipped(limits)
         skeleton = g.skeleton
         rotations = np.broadcast_to(np.eye(3), (self.count, len(skeleton.bone_labels), 3, 3)).copy()
 
@@ -360,9 +361,9 @@ class _Body:
             )
         return rotations
 
-    def clip(self, limits: JointLimitConfig) -> None:
-        """Keep every angle within ``limits`` (swings by pulling toward straight down)."""
-        a = self.angles
+    def clipped(self, limits: JointLimitConfig) -> dict[str, np.ndarray]:
+        """The angles, each within ``limits`` (a swing beyond its cone at the cone's nearest point)."""
+        a = dict(self.angles)
         for prefix, per_bone, bones in (
             ("spine", limits.spine_per_bone, len(SPINE_BONES)),
             ("neck", limits.neck_per_bone, len(NECK_BONES)),
@@ -393,7 +394,7 @@ class _Body:
                 ("wrist_deviation", limits.wrist.lateral),
             ):
                 a[f"{key}.{side}"] = np.clip(a[f"{key}.{side}"], _deg(window.low_deg), _deg(window.high_deg))
-        self._kinematics = None
+        return a
 
     def kinematics(self, limits: JointLimitConfig) -> tuple[np.ndarray, np.ndarray]:
         """World rotations (n, B, 3, 3) and bone heads (n, B, 3) of the current pose, root head at 0."""
@@ -532,14 +533,6 @@ class _Activity:
 
     def chance(self, probability: float) -> np.ndarray:
         return self.rng.uniform(size=self.n) < probability
-
-    def lead_side(self) -> np.ndarray:
-        """(n,) bool: the leading (one-armed) side is the right one."""
-        return self.style.right_handed
-
-    def sides_of(self, right: np.ndarray) -> dict[str, np.ndarray]:
-        """Masks of the samples whose chosen side is L / R."""
-        return {"L": ~right, "R": right}
 
     # -- whole-body building blocks ------------------------------------------------------------
 
@@ -686,6 +679,10 @@ class _Activity:
         )
         offset = np.broadcast_to(offset, (self.n, 3))
         return heads[:, g.skeleton.index(f"upperarm01.{side}")] + np.einsum("nij,nj->ni", chest, offset)
+
+    def joint(self, bone: str) -> np.ndarray:
+        """(n, 3) world position of the head of ``bone``."""
+        return self.body.kinematics(self.limits)[1][:, self.body.geometry.skeleton.index(bone)]
 
     def bone_target(self, bone: str, rest_point) -> np.ndarray:
         """(n, 3) world position of a point given in rest coordinates and fixed to ``bone``."""
@@ -863,14 +860,8 @@ def _sit(act: _Activity) -> None:
     for side in SIDES:
         # Hands on the thighs: the wrist a little above the thigh, between hip and knee.
         along = act.uniform(0.35, 0.85)
-        thigh = act.bone_target(
-            f"upperleg01.{side}",
-            act.body.geometry.skeleton.rest_heads[act.body.geometry.skeleton.index(f"upperleg01.{side}")],
-        )
-        knee = act.bone_target(
-            f"lowerleg01.{side}",
-            act.body.geometry.skeleton.rest_heads[act.body.geometry.skeleton.index(f"lowerleg01.{side}")],
-        )
+        thigh = act.joint(f"upperleg01.{side}")
+        knee = act.joint(f"lowerleg01.{side}")
         target = thigh + along[:, None] * (knee - thigh) + (0.09 + 0.03 * act.uniform(0, 1))[:, None] * ANNY_UP
         target = target - _SIDE_SIGN[side] * act.uniform(0.0, 0.06)[:, None] * _X
         act.reach(side, target, _pole(act.lateral(side), 0.5 * ANNY_DOWN, 0.3 * -ANNY_FORWARD), lap)
@@ -947,10 +938,7 @@ def _squat(act: _Activity) -> None:
         b.hang_arm(
             side, act.uniform_deg(60.0, 100.0), act.uniform_deg(0.0, 20.0), act.uniform_deg(0.0, 30.0), arms == 0
         )
-        knee = act.bone_target(
-            f"lowerleg01.{side}",
-            act.body.geometry.skeleton.rest_heads[act.body.geometry.skeleton.index(f"lowerleg01.{side}")],
-        )
+        knee = act.joint(f"lowerleg01.{side}")
         middle = act.chest_target(side, -0.2, -0.35, 0.3)
         act.reach(side, middle, _pole(act.lateral(side), ANNY_DOWN), arms == 1)
         act.reach(side, knee + 0.07 * ANNY_UP + 0.06 * ANNY_FORWARD, _pole(act.lateral(side), ANNY_DOWN), arms == 2)
@@ -965,10 +953,7 @@ def _crouch(act: _Activity) -> None:
     floor = act.floor_height()
     touch = act.chance(0.5)
     for side in SIDES:
-        knee = act.bone_target(
-            f"lowerleg01.{side}",
-            act.body.geometry.skeleton.rest_heads[act.body.geometry.skeleton.index(f"lowerleg01.{side}")],
-        )
+        knee = act.joint(f"lowerleg01.{side}")
         on_floor = knee.copy()
         on_floor[:, 2] = floor + 0.06
         on_floor += act.uniform(0.1, 0.35)[:, None] * ANNY_FORWARD + act.uniform(-0.1, 0.1)[:, None] * _X
@@ -994,10 +979,7 @@ def _bend(act: _Activity) -> None:
     on_knees = act.chance(0.35) & (lean < _deg(70.0))
     act.hanging_arms()
     for side in SIDES:
-        knee_point = act.bone_target(
-            f"lowerleg01.{side}",
-            act.body.geometry.skeleton.rest_heads[act.body.geometry.skeleton.index(f"lowerleg01.{side}")],
-        )
+        knee_point = act.joint(f"lowerleg01.{side}")
         act.reach(
             side, knee_point + 0.12 * ANNY_UP + 0.07 * ANNY_FORWARD, _pole(act.lateral(side), -ANNY_FORWARD), on_knees
         )
@@ -1021,10 +1003,7 @@ def _pick_up(act: _Activity) -> None:
         b[f"hip_twist.{side}"] = np.where(stooping, -s.toe_out, b[f"hip_twist.{side}"])
     act.look(0.0, -act.uniform_deg(10.0, 40.0))
     floor = act.floor_height()
-    rotations, heads = b.kinematics(act.limits)
-    shoulders = 0.5 * (
-        heads[:, b.geometry.skeleton.index("upperarm01.L")] + heads[:, b.geometry.skeleton.index("upperarm01.R")]
-    )
+    shoulders = 0.5 * (act.joint("upperarm01.L") + act.joint("upperarm01.R"))
     spot = shoulders + act.uniform(-0.05, 0.25)[:, None] * ANNY_FORWARD + act.uniform(-0.2, 0.2)[:, None] * _X
     spot[:, 2] = floor + act.uniform(0.1, 0.3)  # the wrist, a hand's length above the object
     both = act.chance(0.5)
@@ -1093,7 +1072,7 @@ def _reach_up(act: _Activity) -> None:
             np.stack([_SIDE_SIGN[side] * act.uniform(-0.1, 0.5), -act.uniform(0.0, 0.5), np.ones(act.n)], axis=1)
         )
         up /= np.linalg.norm(up, axis=1, keepdims=True)
-        target = act.chest_target(side, 0.0, 0.0, 0.0) + act.uniform(0.45, 0.7)[:, None] * up
+        target = act.joint(f"upperarm01.{side}") + act.uniform(0.45, 0.7)[:, None] * up
         act.reach(side, target, _pole(act.lateral(side), -ANNY_FORWARD), uses)
 
 
@@ -1172,10 +1151,9 @@ def _stretch(act: _Activity) -> None:
         this = side_of * _SIDE_SIGN[side] > 0
         other = _OTHER_SIDE[side]
         # The other hand holds the stretched arm above its elbow.
-        skeleton = b.geometry.skeleton
-        elbow = act.bone_target(f"lowerarm01.{other}", skeleton.rest_heads[skeleton.index(f"lowerarm01.{other}")])
+        elbow = act.joint(f"lowerarm01.{other}")
         act.reach(side, elbow + 0.04 * ANNY_DOWN, _pole(ANNY_DOWN, act.lateral(side)), (kind == 2) & ~this)
-        ankle = act.bone_target(f"foot.{side}", skeleton.rest_heads[skeleton.index(f"foot.{side}")])
+        ankle = act.joint(f"foot.{side}")
         act.reach(side, ankle + 0.03 * ANNY_UP, _pole(act.lateral(side), -ANNY_FORWARD), (kind == 3) & this)
 
 
@@ -1213,7 +1191,7 @@ def _point(act: _Activity) -> None:
     for side in SIDES:
         uses = (_SIDE_SIGN[side] < 0) == s.right_handed
         reach = (b.geometry.upper_arm_m + b.geometry.forearm_m) * act.uniform(0.96, 1.1)
-        target = act.chest_target(side, 0.0, 0.0, 0.0) + reach[:, None] * direction
+        target = act.joint(f"upperarm01.{side}") + reach[:, None] * direction
         act.reach(side, target, _pole(ANNY_DOWN, act.lateral(side)), uses)
         b[f"pronation.{side}"] = np.where(uses, act.uniform_deg(30.0, 60.0), b[f"pronation.{side}"])
 
