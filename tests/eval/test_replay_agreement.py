@@ -3,7 +3,9 @@
 ``evaluator --replay BAG --lockstep`` starts ``p2m_pipeline --source none`` and
 ``bag_replay`` as child processes and scores what comes back over Fast DDS; the
 offline path runs the same checkpoint through Pose2MeshPredictor on the bag's
-keypoints. With nothing dropped, both must report the same errors per person.
+keypoints. With nothing dropped, both must report the same errors per person. The
+pipeline's temporal filter is off here: lockstep replay restamps frames to their
+publish times, so a filter on the stamps would see other time steps than offline.
 """
 from __future__ import annotations
 
@@ -24,7 +26,7 @@ def test_live_replay_equals_offline_evaluation(synthetic_bag, untrained_checkpoi
     run = subprocess.run(
         [sys.executable, "-m", "p2m_nodes.evaluation.evaluator_node", "--replay", str(synthetic_bag),
          "--output", str(report), "--checkpoint", str(untrained_checkpoint), "--lockstep",
-         "--idle-timeout", "2"],
+         "--idle-timeout", "2", "--temporal-filter", "off", "--no-filter-effect"],
         capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     live = json.loads((report / "summary.json").read_text())
@@ -45,6 +47,9 @@ def test_live_replay_equals_offline_evaluation(synthetic_bag, untrained_checkpoi
         else:
             assert got["mpvpe_mm"] == pytest.approx(expected.mpvpe_mm, abs=TOLERANCE_MM)
     assert live["summary"]["mesh_samples"] == 6  # frames 0, 2, 4 x 2 people
+    # The bag's keypoints carry their true ids: the tracker's switches on them are reported.
+    assert live["summary"]["tracking"]["people"] == 2
+    assert live["context"]["temporal_filter"] == "off"
 
 
 def test_lockstep_replay_names_what_it_has_not_matched(synthetic_bag):

@@ -17,6 +17,12 @@ CLI modes (besides the node):
   a pip-only install: starts ``p2m_pipeline --source none`` and ``bag_replay`` as
   separate processes (real DDS, a private ROS domain unless ROS_DOMAIN_ID is set),
   runs this node until the replay is over, writes the report (``make eval``).
+  ``--temporal-filter off`` starts the pipeline with the per-track filter off.
+
+Both modes also report, over time: the acceleration error per person, the identity
+switches of the sources' tracker run on the bag's keypoints without their ids, and
+(replay) the model offline on the bag's recorded stamps with the temporal filter off
+and on, so the filter's effect is in every report.
 """
 from __future__ import annotations
 
@@ -31,13 +37,20 @@ from pathlib import Path
 
 import numpy as np
 import rclpy
+import yaml
 from rclpy.node import Node
 from rclpy.serialization import deserialize_message
 from rclpy.utilities import remove_ros_args
 
+from p2m_model.tracking.smoothing import MeshSmoother
 from p2m_msgs.msg import HumanMeshArray, Keypoints2DArray, Pose3DArray
 from p2m_nodes.bags.replay import message_class, read_bag
-from p2m_nodes.evaluation.replay_scoring import ReplayResult, ReplayScorer, write_replay_report
+from p2m_nodes.evaluation.replay_scoring import (
+    ReplayResult,
+    ReplayScorer,
+    tracking_identity_switches,
+    write_replay_report,
+)
 from p2m_nodes.runtime.child_processes import stop_processes
 from p2m_nodes.runtime.node_support import ParameterSpec, ParameterTable, run_node, stamp_seconds
 from p2m_nodes.runtime.qos import STREAM_QOS
@@ -118,6 +131,7 @@ class EvaluatorNode(Node):
         self.report_context = {name: parameters[name] for name in ("bag", "checkpoint")}
         self.summary: dict | None = None  # of the report, once written
         self.scorer = ReplayScorer()
+        self.tracking: dict | None = None  # tracking_identity_switches of the bag, when known
         self.start_s = time.monotonic()
         self.last_message_s: float | None = None
         self.create_subscription(Pose3DArray, GROUND_TRUTH_POSE_TOPIC, self.on_ground_truth_pose,
@@ -163,7 +177,9 @@ class EvaluatorNode(Node):
     def write_report(self, extra_context: dict | None = None) -> dict:
         """Write the report of everything received so far; returns its summary."""
         context = {"mode": "replay (live pipeline)", **self.report_context, **(extra_context or {})}
-        summary = write_replay_report(Path(self.output_dir), self.scorer.result(), context)
+        result = self.scorer.result()
+        result.tracking = self.tracking
+        summary = write_replay_report(Path(self.output_dir), result, context)
         self.get_logger().info(f"report in {self.output_dir}: {_summary_line(summary)}")
         self.summary = summary
         return summary
@@ -213,13 +229,28 @@ def spin_until_pipeline_matched(node: EvaluatorNode, pipeline_running: Callable[
 
 # ----------------------------------------------------------------------------- offline
 
-def offline_result(bag: Path, predictor) -> ReplayResult:
+def bag_tracking(bag: Path) -> dict:
+    """:func:`tracking_identity_switches` of the bag's COCO-17 keypoints (their ids are the truth)."""
+    frames = []
+    for message in read_bag(bag, ("/keypoints_2d",)):
+        msg = deserialize_message(message.data, message_class(message.msgtype))
+        people = [person for person in keypoints_people_from_msg(msg) if person.skeleton == "coco17"]
+        frames.append((stamp_seconds(msg.header.stamp), [person.person_id for person in people],
+                       np.stack([p.keypoints.reshape(-1, 2) for p in people]) if people else np.zeros((0, 17, 2)),
+                       np.stack([p.scores for p in people]) if people else np.zeros((0, 17))))
+    return tracking_identity_switches(frames)
+
+
+def offline_result(bag: Path, predictor, temporal_filter: bool = False) -> ReplayResult:
     """Score ``predictor`` on the bag's keypoints against its ground truth, without ROS.
 
     Every Keypoints2DArray is run through ``predictor.predict`` as one batch; the
-    scoring is the evaluator node's (same pairing, same functions).
+    scoring is the evaluator node's (same pairing, same functions). With
+    ``temporal_filter`` the meshes pass the pipeline's per-track filter
+    (:class:`MeshSmoother`, default settings) on the bag's recorded stamps.
     """
     scorer = ReplayScorer()
+    smoother = MeshSmoother() if temporal_filter else None
     wanted = ("/keypoints_2d", "/" + GROUND_TRUTH_POSE_TOPIC, "/" + GROUND_TRUTH_MESH_TOPIC)
     for message in read_bag(bag, wanted):
         msg = deserialize_message(message.data, message_class(message.msgtype))
@@ -232,9 +263,39 @@ def offline_result(bag: Path, predictor) -> ReplayResult:
             result = predictor.predict(np.stack([p.keypoints.reshape(-1, 2) for p in people]),
                                        np.stack([p.scores for p in people]),
                                        (msg.image_width, msg.image_height))
-            scorer.add_mesh_output(_stamp_ns(msg), [p.person_id for p in people],
-                                   result.joints3d, result.vertices)
-    return scorer.result()
+            person_ids = [p.person_id for p in people]
+            joints, vertices = result.joints3d, result.vertices
+            if smoother is not None:
+                joints, vertices, _ = smoother(person_ids, stamp_seconds(msg.header.stamp), joints, vertices,
+                                               np.full((len(people), 3), np.nan))
+            scorer.add_mesh_output(_stamp_ns(msg), person_ids, joints, vertices)
+    outcome = scorer.result()
+    outcome.tracking = bag_tracking(bag)
+    return outcome
+
+
+def filter_effect(bag: Path, predictor) -> dict[str, str]:
+    """The model offline on the bag with the temporal filter off and on: MPJPE and acceleration error."""
+    effect = {}
+    for name, on in (("off", False), ("on", True)):
+        summary = offline_result(bag, predictor, temporal_filter=on).summary()
+        accel = summary["accel_error_mm_per_frame2"]
+        effect[f"offline_temporal_filter_{name}"] = (
+            f"MPJPE {summary['mpjpe_mm']:.1f} mm, acceleration error "
+            f"{'n/a' if accel is None else f'{accel:.1f}'} mm/frame²")
+    return effect
+
+
+def params_file_without_filter(directory: Path) -> Path:
+    """A copy of the installed pipeline parameter file with ``temporal_filter: false`` for every node."""
+    from ament_index_python.packages import get_package_share_directory
+
+    installed = Path(get_package_share_directory("p2m_bringup"), "config", "pipeline.yaml")  # the runner's default
+    parameters = yaml.safe_load(installed.read_text())
+    parameters.setdefault("/**", {}).setdefault("ros__parameters", {})["temporal_filter"] = False
+    path = directory / "pipeline_no_temporal_filter.yaml"
+    path.write_text(yaml.safe_dump(parameters))
+    return path
 
 
 # ----------------------------------------------------------------------------- CLI
@@ -247,10 +308,10 @@ def _run_offline(args: argparse.Namespace) -> int:
     from p2m_model import Pose2MeshPredictor
 
     predictor = Pose2MeshPredictor.from_checkpoint(args.checkpoint, device=args.device)
-    result = offline_result(args.offline, predictor)
+    result = offline_result(args.offline, predictor, temporal_filter=args.temporal_filter == "on")
     summary = write_replay_report(args.output, result, {
         "mode": "offline (Pose2MeshPredictor on the bag's keypoints)", "bag": str(args.offline),
-        "checkpoint": args.checkpoint or "shipped"})
+        "checkpoint": args.checkpoint or "shipped", "temporal_filter": args.temporal_filter})
     print(f"{_summary_line(summary)} -> {args.output}")
     return 0
 
@@ -262,6 +323,9 @@ def _run_replay(args: argparse.Namespace) -> int:
     checkpoint = [] if args.checkpoint is None else ["--checkpoint", str(args.checkpoint)]
     pipeline_cmd = [sys.executable, "-m", "p2m_nodes.runtime.pipeline_runner", "--source", "none",
                     "--single-process", "true", "--device", args.device, *checkpoint]
+    if args.temporal_filter == "off":
+        args.output.mkdir(parents=True, exist_ok=True)
+        pipeline_cmd += ["--params-file", str(params_file_without_filter(args.output))]
     replay_cmd = [sys.executable, "-m", "p2m_nodes.bags.replay", str(args.replay),
                   "--rate", str(args.rate), "--wait-timeout", str(args.wait_timeout)]
     if args.lockstep:
@@ -284,9 +348,12 @@ def _run_replay(args: argparse.Namespace) -> int:
                 spin_until_finished(node, source_running=lambda: replay.poll() is None
                                     and pipeline.poll() is None)
             pipeline_exit = pipeline.poll()  # None: still running, as it should be
+            wall_time_s = round(time.monotonic() - started, 1)
+            node.tracking = bag_tracking(args.replay)
             summary = node.write_report({"rate": args.rate, "lockstep": args.lockstep,
-                                         "command": " ".join(sys.argv),
-                                         "wall_time_s": round(time.monotonic() - started, 1)})
+                                         "temporal_filter": args.temporal_filter,
+                                         **(_offline_filter_effect(args) if args.filter_effect else {}),
+                                         "command": " ".join(sys.argv), "wall_time_s": wall_time_s})
         finally:
             stop_processes((replay, pipeline), PIPELINE_STOP_TIMEOUT_S)
         if pipeline_exit is not None:
@@ -309,6 +376,16 @@ def _run_replay(args: argparse.Namespace) -> int:
     return run_node(EvaluatorNode, ros_args, spin=evaluate)
 
 
+def _offline_filter_effect(args: argparse.Namespace) -> dict[str, str]:
+    """:func:`filter_effect`, or why it could not be run (the live report is written regardless)."""
+    from p2m_model import Pose2MeshPredictor
+
+    try:
+        return filter_effect(args.replay, Pose2MeshPredictor.from_checkpoint(args.checkpoint, device=args.device))
+    except ValueError as error:  # e.g. a person the model refuses (the live pipeline skips them)
+        return {"offline_temporal_filter": f"not compared: {error}"}
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     cli_args = remove_ros_args(["evaluator", *argv])[1:]
@@ -329,6 +406,11 @@ def main(argv: list[str] | None = None) -> int:
                              "on a slow CPU; see bag_replay)")
     parser.add_argument("--idle-timeout", type=float, default=5.0,
                         help="report this many seconds after the last message (default 5)")
+    parser.add_argument("--temporal-filter", choices=("on", "off"), default="on",
+                        help="the per-track temporal filter of the meshes (default on, as the "
+                             "pipeline's temporal_filter parameter)")
+    parser.add_argument("--no-filter-effect", dest="filter_effect", action="store_false",
+                        help="replay: skip the offline runs with the filter off and on")
     parser.add_argument("--wait-timeout", type=float, default=120.0,
                         help="how long to wait for the pipeline's topics to match, at start "
                              "(s; default 120)")
