@@ -197,5 +197,6 @@ def test_image_every_n_frames_is_stamped_as_its_frame(tmp_path, spawn_python, ru
     images = sorted(received.get("image", {}), key=int)
     assert len(frames) >= 10 and len(images) >= 2, (len(frames), len(images), source.stderr_path.read_text())
     assert set(images) <= set(frames)
+    # Every third frame has one (images are best effort: one may be lost on a busy machine).
     positions = [frames.index(stamp) for stamp in images]
-    assert all(later - earlier == 3 for earlier, later in zip(positions, positions[1:])), positions
+    assert len({position % 3 for position in positions}) == 1, positions
