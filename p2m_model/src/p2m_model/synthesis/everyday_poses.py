@@ -723,7 +723,8 @@ def _pole(*parts) -> np.ndarray:
 
 def _stand(act: _Activity) -> None:
     """Idle standing: weight on one leg (pelvis shifted over it, the other side dropped, free knee
-    bent), a little sway, relaxed arms, a wandering gaze."""
+    bent), a little sway, a wandering gaze; arms hanging, hands together in front or behind the
+    back, or a hand in a trouser pocket."""
     b, s = act.body, act.style
     act.stance()
     weight = act.uniform(-1.0, 1.0)  # + on the left leg
@@ -739,8 +740,20 @@ def _stand(act: _Activity) -> None:
         b.add(f"knee.{side}", free * act.uniform_deg(3.0, 20.0))
         b.add(f"hip_flexion.{side}", free * act.uniform_deg(0.0, 10.0))
         b.add(f"ankle_flexion.{side}", free * act.uniform_deg(0.0, 15.0))
-    act.hanging_arms()
     act.look(s.gaze_yaw, s.gaze_pitch)
+    act.hanging_arms()
+    hands = act.rng.integers(0, 5, act.n)  # 0, 1 hanging; 2 together in front, 3 behind the back, 4 in a pocket
+    root = b.geometry.skeleton.rest_heads[0]
+    for side in SIDES:
+        inward = act.uniform(0.0, 0.05)[:, None] * -act.lateral(side)
+        front = act.bone_target("root", root + np.array([_SIDE_SIGN[side] * 0.05, -0.17, -0.1]))
+        act.reach(side, front + inward, _pole(act.lateral(side), ANNY_DOWN), hands == 2)
+        back = act.bone_target("root", root + np.array([_SIDE_SIGN[side] * 0.04, 0.17, -0.02]))
+        act.reach(side, back + inward, _pole(act.lateral(side), ANNY_DOWN), hands == 3)
+        hip = b.geometry.skeleton.rest_heads[b.geometry.skeleton.index(f"upperleg01.{side}")]
+        pocket = act.bone_target(f"upperleg01.{side}", hip + np.array([_SIDE_SIGN[side] * 0.05, -0.09, -0.06]))
+        leads = (_SIDE_SIGN[side] < 0) == s.right_handed
+        act.reach(side, pocket, _pole(act.lateral(side), -ANNY_FORWARD), (hands == 4) & leads)
 
 
 def _gait(act: _Activity, running: bool) -> None:
