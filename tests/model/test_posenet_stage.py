@@ -109,3 +109,15 @@ def test_training_learns_resumes_and_ships_a_loadable_posenet(tmp_path):
         atol=1e-6,
     )
     assert isinstance(info.config, Pose2MeshConfig) and info.config.posenet.root_ray == "input"
+
+
+def test_a_new_run_continues_from_committed_weights(tmp_path):
+    first = tmp_path / "first"
+    train_posenet(_config(tmp_path, 40), first, progress=False)
+    second = tmp_path / "second"
+    last = train_posenet(_config(tmp_path, 60), second, progress=False, init_from=first / "posenet.safetensors")
+    records = [json.loads(line) for line in (second / "history.jsonl").read_text().splitlines()]
+    assert records[0] == {"step": 40, "init_from": str(first / "posenet.safetensors")}
+    assert last["step"] == 60 and last["samples"] == 60 * 32
+    # The schedule went on from step 40: the first logged step is 50, not 10.
+    assert [r["step"] for r in records if "loss" in r] == [50, 60]

@@ -115,15 +115,18 @@ def load_checkpoint(path: str | os.PathLike, asset: BodyModelAsset,
 
 
 POSENET_PREFIX = "posenet."
+_STEP_KEY = "p2m_training_step"
 
 
 def save_posenet_checkpoint(path: str | os.PathLike, posenet: torch.nn.Module, config: Pose2MeshConfig,
-                            asset_version: str) -> Path:
+                            asset_version: str, step: int) -> Path:
     """Write PoseNet alone (the cascade's first stage, trained before MeshNet), atomically.
 
     The file has the cascade's format: ``config`` is the whole cascade's (its ``posenet``,
     ``normalization`` and ``skeleton`` apply), the weights carry the cascade's ``posenet.``
     prefix, so :func:`load_posenet_checkpoint` reads it and MeshNet training starts from it.
+    ``step``, the training step the weights are from, lets a later run continue from them
+    (:func:`posenet_training_step`).
     """
     path = Path(path)
     state = {POSENET_PREFIX + name: tensor.detach().cpu().contiguous() for name, tensor in posenet.state_dict().items()}
@@ -131,8 +134,15 @@ def save_posenet_checkpoint(path: str | os.PathLike, posenet: torch.nn.Module, c
         _FORMAT_KEY: CHECKPOINT_FORMAT_VERSION,
         _CONFIG_KEY: json.dumps(config.to_dict()),
         _ASSET_KEY: asset_version,
+        _STEP_KEY: str(step),
     }
     return write_atomically(path, lambda temp: save_file(state, temp, metadata=metadata))
+
+
+def posenet_training_step(path: str | os.PathLike) -> int:
+    """The training step a PoseNet checkpoint's weights are from (0 if it does not say)."""
+    with safe_open(str(path), framework="pt") as handle:
+        return int((handle.metadata() or {}).get(_STEP_KEY, 0))
 
 
 def load_posenet_checkpoint(path: str | os.PathLike, device: str | torch.device = "cpu"

@@ -33,7 +33,7 @@ from tqdm import tqdm
 
 from p2m_model.atomic_files import write_atomically
 from p2m_model.body.skeletons import COCO17_PELVIS_JOINTS
-from p2m_model.checkpoint import save_posenet_checkpoint
+from p2m_model.checkpoint import load_posenet_checkpoint, posenet_training_step, save_posenet_checkpoint
 from p2m_model.config import Pose2MeshConfig, check_keys, read_yaml_mapping, section_from_dict
 from p2m_model.evaluation.posenet_scoring import score_posenet
 from p2m_model.nn.pose_normalization import normalize_keypoints, root_ray
@@ -176,9 +176,17 @@ def predict_views(
 
 
 def train_posenet(
-    config: PoseNetStageConfig, output_dir: str | os.PathLike, resume: bool = False, progress: bool = True
+    config: PoseNetStageConfig,
+    output_dir: str | os.PathLike,
+    resume: bool = False,
+    progress: bool = True,
+    init_from: str | os.PathLike | None = None,
 ) -> dict[str, Any]:
     """Train (or resume) PoseNet in ``output_dir``; return the last validation record.
+
+    ``init_from`` starts a new run from a PoseNet checkpoint's weights at the step they were
+    saved at (the schedule and the sample count continue; the optimizer starts afresh): how a
+    run continues in a later session from the committed weights alone.
 
     Raises:
         FileExistsError: ``output_dir`` holds a run and ``resume`` is False.
@@ -213,6 +221,17 @@ def train_posenet(
         torch.set_rng_state(state["torch_rng"])
         np.random.set_state(state["numpy_rng"])
         random.setstate(state["python_rng"])
+    elif init_from is not None:
+        start, info = load_posenet_checkpoint(init_from, device)
+        if info.config.posenet != config.model.posenet:
+            raise ValueError(
+                f"{init_from} holds PoseNet {info.config.posenet}, the config asks for {config.model.posenet}"
+            )
+        posenet.load_state_dict(start.state_dict())
+        for _ in range(posenet_training_step(init_from)):
+            scheduler.step()
+            step += 1
+        append_history(output / HISTORY_NAME, {"step": step, "init_from": str(init_from)})
     config_path = output / CONFIG_NAME
     previous = yaml.safe_load(config_path.read_text()) if resume and config_path.exists() else None
     if previous != config.to_dict():
@@ -226,7 +245,7 @@ def train_posenet(
     stream = StreamingViews(train_bank, batch_size, ViewConfig(), config.seed)
 
     def save_state() -> None:
-        save_posenet_checkpoint(output / LATEST_NAME, posenet, config.model, config.asset_version)
+        save_posenet_checkpoint(output / LATEST_NAME, posenet, config.model, config.asset_version, step)
         state = {
             "model": posenet.state_dict(),
             "optimizer": optimizer.state_dict(),
@@ -294,7 +313,7 @@ def train_posenet(
                 )
                 if summary["pa_mpjpe_mm"] < best:
                     best = summary["pa_mpjpe_mm"]
-                    save_posenet_checkpoint(output / BEST_NAME, posenet, config.model, config.asset_version)
+                    save_posenet_checkpoint(output / BEST_NAME, posenet, config.model, config.asset_version, step)
             if step % config.checkpoint_every == 0 or done:
                 save_state()
     bar.close()
@@ -311,13 +330,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", required=True, help="run directory")
     parser.add_argument("--resume", action="store_true", help="continue the run in --output")
     parser.add_argument("--steps", type=int, default=None, help="override optim.steps")
+    parser.add_argument(
+        "--init-from", default=None, help="start a new run from this PoseNet checkpoint's weights and training step"
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
     try:
         config = PoseNetStageConfig.from_yaml(args.config)
         if args.steps is not None:
             config.optim.steps = args.steps
-        train_posenet(config, args.output, resume=args.resume, progress=not args.no_progress)
+        train_posenet(config, args.output, args.resume, not args.no_progress, args.init_from)
     except (FileNotFoundError, FileExistsError, ValueError) as error:
         print(f"posenet_stage: {error}", file=sys.stderr)
         return 2
