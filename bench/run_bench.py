@@ -318,7 +318,8 @@ def pipeline_figures(checkpoint: Path, params_file: str, vertices: int, config: 
 
 def table(results: dict) -> str:
     checks = {target.key: target for target in targets(results)}
-    lines = [f"{'figure':44s} {'value':>12s}  target"]
+    width = max(len(key) for key in results)
+    lines = [f"{'figure':{width}s} {'value':>12s}  target"]
     for key, value in results.items():
         if isinstance(value, (dict, str, bool)) or value is None:
             continue
@@ -327,7 +328,7 @@ def table(results: dict) -> str:
         if target is not None:
             goal = (f"{'>=' if target.at_least else '<='} {target.bound:.1f}  "
                     f"{'ok' if target.met(results) else 'MISSED'}")
-        lines.append(f"{key:44s} {value:12.2f}  {goal}")
+        lines.append(f"{key:{width}s} {value:12.2f}  {goal}")
     machine = results["machine"]
     lines.append(f"machine: {machine['cpu']}, {machine['cores']} cores, torch "
                  f"{machine['torch']} with {machine['torch_threads']} threads; checkpoint: "
