@@ -5,11 +5,13 @@
 
 Parts (docs/performance.md says what each key means):
   1. model: bench/model_bench.py in its own process (cascade at batch 1/4/16, peak RSS,
-     coarse-to-fine vs direct upsampling);
+     coarse-to-fine vs direct upsampling, FLOPs per person and GFLOP/s per stage);
   2. visualizer: the VisualizerNode's mesh callback (markers built, serialized, published);
   3. pipeline: posenet_node, meshnet_node and visualizer_node started by p2m_pipeline
      (separate processes, real DDS), and two bare relays of the same message sizes (the
-     transport floor), timed from publishing /keypoints_2d to receiving /human_mesh.
+     transport floor), timed from publishing /keypoints_2d to receiving /human_mesh; then
+     5 people into pose2mesh_node (one process, 2 and 1 torch threads) and into the
+     separate nodes with live input (keep last 1).
 Measure on a quiet machine: other load on the cores shows up in every figure.
 """
 from __future__ import annotations
