@@ -521,8 +521,16 @@ class _Style:
 class _Activity:
     """Draws for one group of samples: the body, its style, the generator and the limits."""
 
-    def __init__(self, body: _Body, style: _Style, rng: np.random.Generator, limits: JointLimitConfig) -> None:
+    def __init__(
+        self,
+        body: _Body,
+        style: _Style,
+        rng: np.random.Generator,
+        limits: JointLimitConfig,
+        upper_body_follows: bool = False,
+    ) -> None:
         self.body, self.style, self.rng, self.limits = body, style, rng, limits
+        self.upper_body_follows = upper_body_follows  # the arms will be set by an upper-body activity
         self.n = body.count
 
     def uniform_deg(self, low: float, high: float) -> np.ndarray:
@@ -884,16 +892,23 @@ def _sit(act: _Activity) -> None:
 
 
 def _kneel(act: _Activity) -> None:
-    """Kneeling upright, sitting back on the heels, or on one knee."""
+    """Kneeling upright, sitting back on the heels, on one knee, or (when no upper-body activity
+    follows) on hands and knees, leaning down to the floor."""
     b, s = act.body, act.style
-    kind = act.rng.integers(0, 3, act.n)  # 0 upright, 1 on the heels, 2 one knee
-    act.trunk_lean(act.uniform_deg(-5.0, 15.0) + s.lean)
+    kind = act.rng.integers(0, 3 if act.upper_body_follows else 4, act.n)  # 0 upright, 1 heels, 2 one knee, 3 fours
+    fours = kind == 3
+    act.trunk_lean(np.where(fours, act.uniform_deg(50.0, 95.0), act.uniform_deg(-5.0, 15.0) + s.lean))
     front = np.where(act.chance(0.5), 1.0, -1.0)  # one-knee: + the left foot is in front
     for side in SIDES:
         is_front = (kind == 2) & (front * _SIDE_SIGN[side] > 0)
         thigh = np.select(
-            [kind == 0, kind == 1, is_front],
-            [act.uniform_deg(-10.0, 15.0), act.uniform_deg(-60.0, -40.0), -act.uniform_deg(65.0, 95.0)],
+            [kind == 0, kind == 1, is_front, fours],
+            [
+                act.uniform_deg(-10.0, 15.0),
+                act.uniform_deg(-60.0, -40.0),
+                -act.uniform_deg(65.0, 95.0),
+                act.uniform_deg(-15.0, 25.0),
+            ],
             act.uniform_deg(-5.0, 20.0),
         )
         shank = np.where(is_front, act.uniform_deg(-10.0, 20.0), act.uniform_deg(80.0, 95.0))
@@ -901,8 +916,16 @@ def _kneel(act: _Activity) -> None:
         b[f"ankle_flexion.{side}"] = np.where(is_front, b[f"ankle_flexion.{side}"], act.uniform_deg(15.0, 40.0))
         b[f"hip_abduction.{side}"] = act.uniform_deg(0.0, 12.0)
         b[f"hip_twist.{side}"] = act.uniform_deg(-15.0, 10.0)
+    act.look(s.gaze_yaw * np.where(fours, 0.3, 1.0), s.gaze_pitch)
     act.hanging_arms()
-    act.look(s.gaze_yaw, s.gaze_pitch)
+    # On all fours the hands are on the floor (the knees' height), about under the shoulders.
+    floor = np.minimum(act.joint("lowerleg01.L")[:, 2], act.joint("lowerleg01.R")[:, 2]) - 0.05
+    for side in SIDES:
+        hand = act.joint(f"upperarm01.{side}") + (
+            act.uniform(-0.1, 0.15)[:, None] * ANNY_FORWARD + act.uniform(-0.03, 0.08)[:, None] * act.lateral(side)
+        )
+        hand[:, 2] = floor + 0.07
+        act.reach(side, hand, _pole(-ANNY_FORWARD, 0.5 * act.lateral(side)), fours)
 
 
 def _squat_legs(
@@ -1377,7 +1400,7 @@ def sample_everyday_poses(
     groups = np.unique(np.stack([lower, upper], axis=1), axis=0) if count else np.empty((0, 2), dtype=np.int64)
     for lower_index, upper_index in groups:
         rows = np.flatnonzero((lower == lower_index) & (upper == upper_index))
-        act = _Activity(_Body(geometry, len(rows)), style.take(rows), rng, config.joint_limits)
+        act = _Activity(_Body(geometry, len(rows)), style.take(rows), rng, config.joint_limits, upper_index >= 0)
         _PROGRAMS[EVERYDAY_ACTIVITIES[lower_index]](act)
         if upper_index >= 0:
             _PROGRAMS[EVERYDAY_ACTIVITIES[upper_index]](act)
