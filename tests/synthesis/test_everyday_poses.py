@@ -64,6 +64,9 @@ def test_shapes_dtypes_and_valid_rotations(skeleton: AnnySkeleton, sample: dict[
     identity = np.broadcast_to(np.eye(3), rotations.shape)
     np.testing.assert_allclose(rotations @ np.swapaxes(rotations, -1, -2), identity, atol=1e-9)
     np.testing.assert_allclose(np.linalg.det(rotations), 1.0, atol=1e-9)
+    for count in (0, 1):  # small batches (a group of one sample, or none) work too
+        few, labels = sample_everyday_poses(np.random.default_rng(3), count, skeleton)
+        assert few.shape == (count, len(skeleton.bone_labels), 3, 3) and labels.shape == (count,)
 
 
 def test_same_seed_same_poses_other_seed_other_poses(skeleton: AnnySkeleton) -> None:
