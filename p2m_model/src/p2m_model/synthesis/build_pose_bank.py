@@ -136,6 +136,23 @@ def source_counts(total: int, mix: PoseMixConfig, sources: tuple[str, ...]) -> d
     return {name: int(round(total * share / scale)) for name, share in fractions.items()}
 
 
+def chunk_parts(
+    builder: PoseBankBuilder, seed: int, split: str, number: int, size: int, sources: tuple[str, ...], progress
+) -> dict[str, dict[str, np.ndarray]]:
+    """The bodies of chunk ``number`` of ``split``, every source in proportion, by source."""
+    counts = source_counts(size, builder.mix, sources)
+    return {
+        name: builder.source_bank(np.random.default_rng([seed, SPLIT_SEEDS[split], number, i]), name, count, progress)
+        for i, (name, count) in enumerate(counts.items())
+        if count > 0
+    }
+
+
+def bank_sizes(bank: PoseBank) -> dict[str, int]:
+    """Bodies per source of ``bank``."""
+    return {name: int((bank.source == index).sum()) for index, name in enumerate(bank.sources)}
+
+
 def build_banks(
     builder: PoseBankBuilder,
     output: pathlib.Path,
@@ -145,25 +162,27 @@ def build_banks(
     test_sizes: dict[str, int],
     chunk_size: int = 8192,
 ) -> dict:
-    """Write ``val.npz``, ``test.npz`` and ``train-NNNNN.npz`` chunks into ``output``; return a summary.
+    """Write ``test.npz``, ``val.npz`` and ``train-NNNNN.npz`` chunks into ``output``; return a summary.
 
-    Validation and test come first and training in chunks of ``chunk_size`` bodies, each with
+    Test and validation come first and training in chunks of ``chunk_size`` bodies, each with
     every source in proportion, so a training run can start on the chunks already written.
+    Every file depends only on the seeds, so files already in ``output`` are kept: a killed
+    build continues where it stopped.
     """
     from tqdm import tqdm
 
     output.mkdir(parents=True, exist_ok=True)
     summary: dict = {"sources": {}, "seconds": {}}
     started = time.perf_counter()
-    rng = np.random.default_rng([seed, SPLIT_SEEDS["test"]])
-    parts = {name: builder.clip_bank(rng, name) for name in EVALUATION_CLIPS}
-    with tqdm(total=sum(test_sizes.values()), desc="test", unit="body") as progress:
-        for i, (name, count) in enumerate(test_sizes.items()):
-            parts[name] = builder.source_bank(
-                np.random.default_rng([seed, SPLIT_SEEDS["test"], i]), name, count, progress
-            )
-    _bank(parts).save(output / "test.npz")
-    summary["sources"]["test"] = {name: len(part["joints_coco"]) for name, part in parts.items()}
+    if not (output / "test.npz").exists():
+        rng = np.random.default_rng([seed, SPLIT_SEEDS["test"]])
+        parts = {name: builder.clip_bank(rng, name) for name in EVALUATION_CLIPS}
+        with tqdm(total=sum(test_sizes.values()), desc="test", unit="body") as progress:
+            for i, (name, count) in enumerate(test_sizes.items()):
+                rng = np.random.default_rng([seed, SPLIT_SEEDS["test"], i])
+                parts[name] = builder.source_bank(rng, name, count, progress)
+        _bank(parts).save(output / "test.npz")
+    summary["sources"]["test"] = bank_sizes(PoseBank.load(output / "test.npz"))
     summary["seconds"]["test"] = round(time.perf_counter() - started, 1)
     for split, size in sizes.items():
         started = time.perf_counter()
@@ -171,18 +190,13 @@ def build_banks(
         totals: dict[str, int] = {}
         with tqdm(total=size, desc=split, unit="body") as progress:
             for number, chunk in enumerate(chunks):
-                counts = source_counts(chunk, builder.mix, sources)
-                parts = {
-                    name: builder.source_bank(
-                        np.random.default_rng([seed, SPLIT_SEEDS[split], number, i]), name, count, progress
-                    )
-                    for i, (name, count) in enumerate(counts.items())
-                    if count > 0
-                }
-                name = f"train-{number:05d}.npz" if split == "train" else f"{split}.npz"
-                _bank(parts).save(output / name)
-                for source, part in parts.items():
-                    totals[source] = totals.get(source, 0) + len(part["joints_coco"])
+                path = output / (f"train-{number:05d}.npz" if split == "train" else f"{split}.npz")
+                if path.exists():
+                    progress.update(chunk)
+                else:
+                    _bank(chunk_parts(builder, seed, split, number, chunk, sources, progress)).save(path)
+                for source, count in bank_sizes(PoseBank.load(path)).items():
+                    totals[source] = totals.get(source, 0) + count
         summary["sources"][split] = totals
         summary["seconds"][split] = round(time.perf_counter() - started, 1)
     summary["mix"] = dataclasses.asdict(builder.mix)
@@ -203,10 +217,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sources", nargs="+", default=list(TRAINING_SOURCES), choices=TRAINING_SOURCES)
     parser.add_argument("--chunk-size", type=int, default=8192, help="training bodies per chunk file")
     parser.add_argument("--seed", type=int, default=0, help="base seed")
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     parser.add_argument(
         "--motion-dir", type=pathlib.Path, default=None, help="DeepMimic clips (default: pybullet_data's)"
     )
     args = parser.parse_args(argv)
+    if args.threads > 0:
+        import torch
+
+        torch.set_num_threads(args.threads)
     builder = PoseBankBuilder(args.motion_dir or default_motion_directory(), PoseMixConfig())
     test_sizes = {JOINT_LIMITS_HELD_OUT: args.joint_limit_test}
     if EVERYDAY in args.sources:
