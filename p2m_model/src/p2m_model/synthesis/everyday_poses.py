@@ -731,8 +731,8 @@ def _pole(*parts) -> np.ndarray:
 
 def _stand(act: _Activity) -> None:
     """Idle standing: weight on one leg (pelvis shifted over it, the other side dropped, free knee
-    bent), a little sway, a wandering gaze; arms hanging, hands together in front or behind the
-    back, or a hand in a trouser pocket."""
+    bent) or feet split front and back, a little sway, a wandering gaze; arms hanging, hands
+    together in front or behind the back, or a hand in a trouser pocket."""
     b, s = act.body, act.style
     act.stance()
     weight = act.uniform(-1.0, 1.0)  # + on the left leg
@@ -748,6 +748,12 @@ def _stand(act: _Activity) -> None:
         b.add(f"knee.{side}", free * act.uniform_deg(3.0, 20.0))
         b.add(f"hip_flexion.{side}", free * act.uniform_deg(0.0, 10.0))
         b.add(f"ankle_flexion.{side}", free * act.uniform_deg(0.0, 15.0))
+    # A split stance: one foot a little ahead, the other behind, the body between them.
+    split = act.chance(0.25)
+    ahead = np.where(act.chance(0.5), 1.0, -1.0)  # + the left foot is ahead
+    for side in SIDES:
+        lean = -ahead * _SIDE_SIGN[side] * act.uniform_deg(4.0, 14.0) + s.lean  # negative: foot ahead
+        act.sagittal_leg(side, lean, lean - act.uniform_deg(0.0, 8.0), split)
     act.look(s.gaze_yaw, s.gaze_pitch)
     act.hanging_arms()
     hands = act.rng.integers(0, 5, act.n)  # 0, 1 hanging; 2 together in front, 3 behind the back, 4 in a pocket
