@@ -7,6 +7,7 @@ import textwrap
 PRELUDE = textwrap.dedent("""
     import os, signal, time
     import rclpy
+    import rclpy.signals
     from rclpy.node import Node
     from std_msgs.msg import String
     from p2m_nodes.runtime.node_support import run_node
@@ -39,13 +40,10 @@ def test_second_sigint_during_shutdown_is_ignored(run_python):
     assert "Traceback" not in result.stderr and "KeyboardInterrupt" not in result.stderr
 
 
-def test_sigint_under_a_publishing_callback_is_a_clean_stop(run_python):
+def test_signal_under_a_publishing_callback_is_a_clean_stop(run_python):
     """rclpy's signal handler closes the context from its own thread while a callback runs; the
     callback's next publish fails on the closed context, which is part of stopping, not an error.
-
-    rclpy also passes the SIGINT on to Python's handler, whose KeyboardInterrupt may come
-    first or later; a no-op handler (what rclpy finds at init and chains to) leaves only the
-    failing publish, the case a node hit in ``ros2 launch``."""
+    (SIGTERM: rclpy shuts down on it, and no KeyboardInterrupt comes first.)"""
     code = PRELUDE + textwrap.dedent("""
         class Publishing(Node):
             def __init__(self):
@@ -54,14 +52,39 @@ def test_sigint_under_a_publishing_callback_is_a_clean_stop(run_python):
                 self.create_timer(0.1, self.tick)
 
             def tick(self):
-                interrupt_self()
+                os.kill(os.getpid(), signal.SIGTERM)
                 deadline = time.monotonic() + 5.0
                 while rclpy.ok() and time.monotonic() < deadline:
                     time.sleep(0.01)
                 self.publisher.publish(String(data="after shutdown"))  # raises: context invalid
 
-        signal.signal(signal.SIGINT, lambda signum, frame: None)
         raise SystemExit(run_node(Publishing, []))
+    """)
+    result = run_python(code)
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_sigint_surfacing_as_another_exception_is_a_clean_stop(run_python):
+    """A KeyboardInterrupt raised while rclpy's C++ bindings convert a message comes out as a
+    RuntimeError (pybind11: "Unable to convert call argument"), before rclpy's handler thread
+    has closed the context; seen in a visualizer_node stopped by ros2 launch. Without rclpy's
+    handlers the context stays open, as it is in that moment."""
+    code = PRELUDE + textwrap.dedent("""
+        class Converting(Node):
+            def __init__(self):
+                super().__init__("converting")
+                rclpy.signals.uninstall_signal_handlers()
+                self.create_timer(0.1, self.tick)
+
+            def tick(self):
+                try:
+                    interrupt_self()
+                    time.sleep(1.0)
+                except KeyboardInterrupt:
+                    raise RuntimeError("Unable to convert call argument '0' to Python object") from None
+
+        raise SystemExit(run_node(Converting, []))
     """)
     result = run_python(code)
     assert result.returncode == 0, result.stderr

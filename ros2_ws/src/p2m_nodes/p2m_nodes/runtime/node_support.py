@@ -5,6 +5,7 @@ import gc
 import os
 import signal
 import sys
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from importlib import resources
@@ -282,8 +283,8 @@ def run_node(node_factory: Callable[[], Node], args: list[str] | None = None,
     Startup errors that name a bad input (missing checkpoint, unwritable output
     path, invalid parameter) are printed as one line and give exit code 1
     instead of a traceback. Once shutdown begins, further SIGINTs are ignored
-    (:func:`shut_down`); an exception that escapes ``spin`` after a signal shut
-    rclpy down counts as a clean stop (exit code 0).
+    (:func:`shut_down`); an exception that escapes ``spin`` after a SIGINT or once a
+    signal shut rclpy down counts as a clean stop (exit code 0).
 
     Args:
         node_factory: builds the node (after rclpy.init).
@@ -293,6 +294,7 @@ def run_node(node_factory: Callable[[], Node], args: list[str] | None = None,
             the evaluator) passes one that returns when it is done.
     """
     reuse_freed_memory()
+    interrupted = _record_sigint()  # before rclpy.init, whose handler passes SIGINT on to it
     init_ros(args)
     node = None
     try:
@@ -301,9 +303,11 @@ def run_node(node_factory: Callable[[], Node], args: list[str] | None = None,
     except (KeyboardInterrupt, ExternalShutdownException):
         return 0
     except Exception as error:
-        if not rclpy.ok():
-            # rclpy's signal handler shuts the context down from its own thread, under a
-            # callback that may be publishing: what that callback raises is part of the stop.
+        if interrupted.is_set() or not rclpy.ok():
+            # A signal stops a node from two sides at once: rclpy's handler thread closes
+            # the context under a callback that may be publishing (RCLError), and the
+            # KeyboardInterrupt may land inside rclpy's C++ bindings, which turn it into
+            # another exception. Either is part of the stop, not a failure.
             return 0
         if isinstance(error, (OSError, ValueError, InvalidParameterValueException)):
             print(f"{type(error).__name__}: {error}", file=sys.stderr)
@@ -311,6 +315,18 @@ def run_node(node_factory: Callable[[], Node], args: list[str] | None = None,
         raise
     finally:
         shut_down(node)
+
+
+def _record_sigint() -> threading.Event:
+    """Python's SIGINT behaviour (KeyboardInterrupt), also setting the returned event."""
+    interrupted = threading.Event()
+
+    def on_sigint(signum, frame) -> None:
+        interrupted.set()
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, on_sigint)
+    return interrupted
 
 
 def _ignore_sigint() -> None:
