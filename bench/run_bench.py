@@ -11,7 +11,10 @@ Parts (docs/performance.md says what each key means):
      (separate processes, real DDS), and two bare relays of the same message sizes (the
      transport floor), timed from publishing /keypoints_2d to receiving /human_mesh; then
      5 people into pose2mesh_node (one process, 2 and 1 torch threads) and into the
-     separate nodes with live input (keep last 1).
+     separate nodes with live input (keep last 1);
+  4. people over time (issue 18): bench/temporal_bench.py (tracker id switches, the temporal
+     filter's acceleration error, MPJPE and cost) and, in a full run, bench/camera_bench.py
+     (the camera path fed by a publisher on Fast DDS defaults), in their own processes.
 Measure on a quiet machine: other load on the cores shows up in every figure.
 """
 from __future__ import annotations
@@ -97,6 +100,13 @@ def targets(results: dict) -> list[Target]:
         Target("pipeline_dropped_5people_single_process", 0.0),
         Target("pipeline_latency_ms_p50_5people_live", 60.0),
         Target("pipeline_rate_hz_5people_live", 20.0, at_least=True),
+        # issue 18 (camera keys only in a full run)
+        Target("tracking_id_switches_per_1000", 1.0),
+        Target("temporal_filter_ms_5people", 1.0),
+        Target("filter_accel_reduction_30hz", 3.0, at_least=True),
+        *[Target(key, bound) for key, bound in (("camera_latency_ms_p50_1person", 60.0),
+                                                ("camera_images_lost_1person", 0.0),
+                                                ("camera_latency_ms_p50_3people", 80.0)) if key in results],
     ]
 
 
@@ -154,6 +164,29 @@ def model_figures(checkpoint: Path, config: BenchConfig) -> dict:
     if completed.returncode != 0:
         raise RuntimeError(f"model_bench.py failed:\n{completed.stderr[-3000:]}")
     return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+def people_over_time_figures(checkpoint: Path, quick: bool) -> dict:
+    """bench/temporal_bench.py (tracker, temporal filter) and, in a full run, bench/camera_bench.py
+    (camera path, publisher on Fast DDS defaults, 640 x 480 rgb8 at 15 Hz), each in its own process."""
+    runs = [("temporal_bench.py", ["--checkpoint", str(checkpoint)]
+             + (["--seconds", "1", "--tracking-seconds", "1"] if quick else []), "")]
+    if not quick:
+        runs += [("camera_bench.py", ["--people", "1", "--frames", "150"], "_1person"),
+                 ("camera_bench.py", ["--people", "3", "--frames", "100"], "_3people")]
+    results: dict = {}
+    for script, arguments, suffix in runs:
+        completed = subprocess.run([sys.executable, str(BENCH_DIR / script), *arguments],
+                                   capture_output=True, text=True, check=False)
+        if completed.returncode != 0:
+            raise RuntimeError(f"{script} failed:\n{completed.stderr[-3000:]}")
+        figures = json.loads(completed.stdout.strip().splitlines()[-1])
+        if script == "camera_bench.py":
+            figures = {f"camera_latency_ms_p50{suffix}": figures["latency_ms_p50"],
+                       f"camera_latency_ms_p95{suffix}": figures["latency_ms_p95"],
+                       f"camera_images_lost{suffix}": figures["lost_after_first"]}
+        results.update(figures)
+    return results
 
 
 def visualizer_figures(frames: int) -> dict:
@@ -371,6 +404,8 @@ def main(argv: list[str] | None = None) -> int:
                                                                          time.gmtime())}
         progress(f"model ({checkpoint_name})")
         results.update(model_figures(checkpoint, config))
+        progress(f"people over time (tracker, temporal filter, camera path), {time.time() - started:.0f} s")
+        results.update(people_over_time_figures(checkpoint, args.quick))
         rclpy.init()
         try:
             progress(f"visualizer, {time.time() - started:.0f} s")

@@ -24,6 +24,9 @@ REQUIRED_KEYS = (
     "pipeline_latency_ms_p50_5people_live", "pipeline_rate_hz_5people_live",
     "pipeline_dropped_5people_live", "posenet_mflop_per_person", "meshnet_mflop_per_person",
     "posenet_gflops_achieved", "meshnet_gflops_achieved", "meshnet_time_outside_gemms_share",
+    # issue 18 (the camera keys only in a full run)
+    "tracking_id_switches_per_1000", "temporal_filter_ms_5people", "tracker_ms_5people",
+    "filter_on_accel_mm_per_frame2_30hz", "filter_off_accel_mm_per_frame2_30hz", "filter_accel_reduction_30hz",
 )
 
 
