@@ -189,7 +189,7 @@ def test_standing_feet_are_under_the_body(skeleton: AnnySkeleton, sample: dict[s
         hip = _head(sample, skeleton, f"upperleg01.{side}")[rows]
         ankles.append(_head(sample, skeleton, f"foot.{side}")[rows])
         below = ankles[-1] - hip
-        assert (np.linalg.norm(below[:, :2], axis=1) < 0.25).all()  # each foot under its own hip
+        assert (np.linalg.norm(below[:, :2], axis=1) < 0.3).all()  # each leg within ~22 degrees of vertical
         assert (below @ ANNY_DOWN > 0.7).all()
     hips = 0.5 * (_head(sample, skeleton, "upperleg01.L") + _head(sample, skeleton, "upperleg01.R"))[rows]
     left, right = ankles

@@ -752,8 +752,11 @@ def _stand(act: _Activity) -> None:
     split = act.chance(0.25)
     ahead = np.where(act.chance(0.5), 1.0, -1.0)  # + the left foot is ahead
     for side in SIDES:
-        lean = -ahead * _SIDE_SIGN[side] * act.uniform_deg(4.0, 14.0) + s.lean  # negative: foot ahead
+        lean = -ahead * _SIDE_SIGN[side] * act.uniform_deg(3.0, 10.0) + s.lean  # negative: foot ahead
         act.sagittal_leg(side, lean, lean - act.uniform_deg(0.0, 8.0), split)
+        b[f"hip_abduction.{side}"] = np.where(
+            split, np.minimum(b[f"hip_abduction.{side}"], _deg(6.0)), b[f"hip_abduction.{side}"]
+        )
     act.look(s.gaze_yaw, s.gaze_pitch)
     act.hanging_arms()
     hands = act.rng.integers(0, 5, act.n)  # 0, 1 hanging; 2 together in front, 3 behind the back, 4 in a pocket
