@@ -5,7 +5,8 @@ In this order:
 2. the unmodified upstream sources of launch, launch_ros, ros2cli, ... (``P2M_ROS2_SRC``, by
    default ``<repository>/../shared/ros2-src``) built with colcon on top of this
    environment's ROS 2 (the venv's wheels) into a cache outside the repository,
-   ``$XDG_CACHE_HOME/p2m/ros2-launch-<key>`` (``~/.cache`` without XDG_CACHE_HOME). The key
+   ``$XDG_CACHE_HOME/p2m/ros2-launch-<key>`` (``~/.cache`` without XDG_CACHE_HOME, the
+   temporary folder when that is not writable). The key
    hashes the sources, the Python executable and rclpy's version, and a stamp file marks
    a finished build, so a second run reuses it (about 45 s the first time, 2 cores);
 3. neither: the tests skip, saying what is missing.
@@ -20,6 +21,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -50,7 +52,15 @@ def _source_key(sources: Path) -> str:
 
 
 def _cache_root() -> Path:
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "p2m"
+    """``$XDG_CACHE_HOME/p2m`` (``~/.cache/p2m``), or under the temporary folder when that
+    cannot be created (a read-only home)."""
+    root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "p2m"
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        root = Path(tempfile.gettempdir()) / f"p2m-cache-{os.getuid()}"
+        root.mkdir(parents=True, exist_ok=True)
+    return root
 
 
 def _run(command: list[str], log: Path, env: dict[str, str]) -> None:
@@ -106,7 +116,6 @@ def launch_environment() -> tuple[dict[str, str], str]:
             f"no ROS 2 launch system: `ros2` with launch_ros is not on the path and no launch "
             f"sources at {sources} (set {SOURCES_VARIABLE})")
     root = _cache_root()
-    root.mkdir(parents=True, exist_ok=True)
     prefix = root / f"ros2-launch-{_source_key(sources)}"
     with (root / "ros2-launch.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # one build at a time, the others wait and reuse it
