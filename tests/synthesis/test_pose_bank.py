@@ -46,8 +46,8 @@ def test_limb_groups_split_every_bone_once(skeleton):
 
 def test_time_warped_poses_lie_between_neighbouring_frames(skeleton):
     clip = sample_joint_limited_poses(np.random.default_rng(0), 12, skeleton, JointLimitConfig())
-    poses = time_warped_clip_poses(np.random.default_rng(1), 200, [clip], skeleton, STILL)
-    assert poses.shape == (200, len(skeleton.bone_labels), 3, 3)
+    poses = time_warped_clip_poses(np.random.default_rng(1), 60, [clip], skeleton, STILL)
+    assert poses.shape == (60, len(skeleton.bone_labels), 3, 3)
     np.testing.assert_allclose(np.linalg.det(poses), 1.0, atol=1e-9)
     # Each pose is on the shortest path between two neighbouring frames, bone by bone:
     # angle(frame f, pose) + angle(pose, frame f+1) = angle(f, f+1) for some f.
@@ -64,14 +64,14 @@ def test_time_warped_poses_lie_between_neighbouring_frames(skeleton):
     # ... and not only at the frames themselves (only the last frame, which has no successor, is
     # played as it is: 1 draw in 12).
     at_frame = np.array([[_angle(p, frame).max() < 1e-6 for frame in clip] for p in poses]).any(axis=1)
-    assert at_frame.mean() < 0.15
+    assert at_frame.mean() < 0.2
 
 
 def test_recombination_takes_limbs_from_different_donors(skeleton):
     rng = np.random.default_rng(2)
     donor_a, donor_b = sample_joint_limited_poses(rng, 2, skeleton, JointLimitConfig())
     clips = [np.repeat(donor_a[None], 4, axis=0), np.repeat(donor_b[None], 4, axis=0)]
-    poses = recombined_poses(np.random.default_rng(3), 400, clips, skeleton, STILL)
+    poses = recombined_poses(np.random.default_rng(3), 120, clips, skeleton, STILL)
     groups = limb_groups(skeleton)
 
     def donor(pose, group):
@@ -108,5 +108,8 @@ def test_bank_files_round_trip_and_merge(tmp_path):
     # Source names survive the merge: the copied test bodies keep theirs.
     tail = merged.select(np.arange(len(merged) - len(bank), len(merged)))
     assert [tail.sources[s] for s in tail.source] == [bank.sources[s] for s in bank.source]
+    # A second copy of the same sources adds nothing when repeated sources are skipped.
+    once = PoseBank.load(DATA / "pose_bank" / "test.npz", tmp_path / "copy.npz", skip_repeated_sources=True)
+    assert len(once) == len(bank) and once.sources == bank.sources
     with pytest.raises(FileNotFoundError, match="pose bank"):
         PoseBank.load(tmp_path / "missing.npz")

@@ -44,7 +44,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--command", default=None,
                         help="the command line to quote in the report (default: this one)")
     posenet = parser.add_argument_group("PoseNet alone (stage 1), on a pose bank")
-    posenet.add_argument("--pose-bank", default=None, help="test pose bank .npz (build_pose_bank's test.npz)")
+    posenet.add_argument("--pose-bank", nargs="+", default=None,
+                         help="test pose bank files (build_pose_bank's test.npz); a source repeated in a later "
+                              "file is read from the first only")
     posenet.add_argument("--posenet", default=None,
                          help="PoseNet or cascade checkpoint scored on --pose-bank (default: --checkpoint's)")
     posenet.add_argument("--posenet-history", default=None, help="the PoseNet run's history.jsonl")
@@ -97,7 +99,7 @@ def _posenet_report(args: argparse.Namespace, command: str) -> None:
     device = resolve_device(args.device)
     path = args.posenet or args.checkpoint or default_checkpoint_path()
     posenet, info = load_posenet_checkpoint(path, device)
-    bank = PoseBank.load(Path(args.pose_bank))
+    bank = PoseBank.load(*[Path(p) for p in args.pose_bank], skip_repeated_sources=True)
     views = fixed_views(bank, ViewConfig(), seed=args.seed)
     errors = score_posenet(predict_views(posenet, views, info.config, device), views)
     coverage = None

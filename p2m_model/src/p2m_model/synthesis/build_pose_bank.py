@@ -227,9 +227,8 @@ def main(argv: list[str] | None = None) -> None:
 
         torch.set_num_threads(args.threads)
     builder = PoseBankBuilder(args.motion_dir or default_motion_directory(), PoseMixConfig())
-    test_sizes = {JOINT_LIMITS_HELD_OUT: args.joint_limit_test}
-    if EVERYDAY in args.sources:
-        test_sizes = {EVERYDAY_HELD_OUT: args.everyday_test, **test_sizes}
+    test_sizes = {EVERYDAY_HELD_OUT: args.everyday_test, JOINT_LIMITS_HELD_OUT: args.joint_limit_test}
+    test_sizes = {name: count for name, count in test_sizes.items() if count > 0}
     sizes = {"val": args.val, "train": args.train}
     summary = build_banks(builder, args.output, sizes, tuple(args.sources), args.seed, test_sizes, args.chunk_size)
     print(json.dumps(summary["sources"]))

@@ -234,33 +234,40 @@ class PoseBank:
         )
 
     @classmethod
-    def load(cls, *paths: pathlib.Path) -> PoseBank:
+    def load(cls, *paths: pathlib.Path, skip_repeated_sources: bool = False) -> PoseBank:
         """Read one or more bank files into one bank (sources merged by name).
+
+        Args:
+            paths: bank files.
+            skip_repeated_sources: leave out a later file's bodies of a source an earlier file
+                already had (test banks built apart hold the same held-out clips).
 
         Raises:
             FileNotFoundError: a path does not exist.
         """
         if not paths:
             raise ValueError("no pose bank file given")
-        parts = []
+        parts, sources = [], {}
         for path in paths:
             if not pathlib.Path(path).is_file():
                 raise FileNotFoundError(f"pose bank not found: {path}")
             with np.load(path) as data:
-                parts.append({key: data[key] for key in data.files})
-        sources = tuple(dict.fromkeys(str(name) for part in parts for name in part["sources"]))
-        source = np.concatenate(
-            [
-                np.array([sources.index(str(part["sources"][s])) for s in part["source"]], dtype=np.int16)
-                for part in parts
-            ]
-        )
+                part = {key: data[key] for key in data.files}
+            names = [str(name) for name in part["sources"]]
+            keep = np.ones(len(part["source"]), dtype=bool)
+            if skip_repeated_sources:
+                keep = ~np.isin(part["source"], [i for i, name in enumerate(names) if name in sources])
+            lookup = np.array([sources.setdefault(name, len(sources)) for name in names], dtype=np.int16)
+            part = {key: part[key][keep] for key in ("joints_coco", "joints_h36m", "phenotypes")} | {
+                "source": lookup[part["source"][keep]]
+            }
+            parts.append(part)
         return cls(
             np.concatenate([part["joints_coco"] for part in parts]),
             np.concatenate([part["joints_h36m"] for part in parts]),
-            source,
+            np.concatenate([part["source"] for part in parts]),
             np.concatenate([part["phenotypes"] for part in parts]),
-            sources,
+            tuple(sources),
         )
 
     def select(self, chosen: np.ndarray) -> PoseBank:
