@@ -29,10 +29,9 @@ def decoded_messages(bag):
 
 
 def test_synthetic_bag_decodes_independently_and_matches_the_generator(synthetic_bag):
-    from p2m_nodes.bags.maker import synthetic_frames
-    from p2m_nodes.sources.synthetic_source import SyntheticSourceConfig
+    from p2m_nodes.bags.maker import synthetic_config, synthetic_frames
 
-    config = SyntheticSourceConfig(num_people=2, noise_level=0.5, image_width=64, image_height=48)
+    config = synthetic_config(2, 0, 0.5, (64, 48))
     frames = list(synthetic_frames(config, 5, 10.0, 1_700_000_000.0, images=True))
     topics = decoded_messages(synthetic_bag)
     assert {topic: len(messages) for topic, messages in topics.items()} == {

@@ -182,6 +182,15 @@ def dataset_frames(data_dir: Path, split: str, seed: int, count: int | None, rat
     return total, frames()
 
 
+def synthetic_config(people: int, seed: int, noise: float, image_size: tuple[int, int]) -> SyntheticSourceConfig:
+    """The synthetic source's settings for a bag: the default camera's field of view at ``image_size``
+    (the focal length scales with the width), so the people stay in the picture at any size."""
+    width, height = image_size
+    default = SyntheticSourceConfig()
+    return SyntheticSourceConfig(num_people=people, seed=seed, noise_level=noise, image_width=width,
+                                 image_height=height, focal_px=default.focal_px * width / default.image_width)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bag_maker", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -223,11 +232,7 @@ def main(argv: list[str] | None = None) -> int:
         contents = BagContents(mesh_every=args.mesh_every,
                                images=args.source == "synthetic" and args.images)
         if args.source == "synthetic":
-            width, height = args.image_size
-            default = SyntheticSourceConfig()
-            config = SyntheticSourceConfig(num_people=args.people, seed=args.seed,
-                                           noise_level=args.noise, image_width=width, image_height=height,
-                                           focal_px=default.focal_px * width / default.image_width)
+            config = synthetic_config(args.people, args.seed, args.noise, args.image_size)
             total = args.frames
             frames = synthetic_frames(config, total, args.rate, args.start_time, args.images)
         else:
