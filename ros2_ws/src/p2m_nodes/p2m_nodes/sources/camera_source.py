@@ -8,7 +8,8 @@ and the image's width/height. The image carries its own size, so ``camera/camera
 is not needed here.
 
 - person_id: a track id from :class:`p2m_model.tracking.tracker.PoseTracker` (OKS with a
-  constant-velocity prediction, on the header stamps): stable while a person stays in
+  constant-velocity prediction, on the header stamps, or the arrival time for images whose
+  stamp is unset): stable while a person stays in
   view, kept through occlusions up to ``track_max_unseen_s``, never reused. An image
   without people gives an empty ``people`` list (a valid frame).
 - Encodings: rgb8, bgr8, rgba8, bgra8, mono8, mono16 (p2m_nodes.stages.image_conversion;
@@ -107,7 +108,8 @@ class CameraSourceNode(Node):
             stats.item_rejected(self.health.now_s(), MALFORMED_IMAGE)
             self.health.warn(MALFORMED_IMAGE, f"image skipped: {error}")
             return
-        stamp_s = stamp_seconds(msg.header.stamp)
+        # A driver that leaves the stamp unset (0) would freeze the tracker's clock: use arrival time.
+        stamp_s = stamp_seconds(msg.header.stamp) or self.health.now_s()
         try:
             keypoints, scores = self.detector.detect(rgb, stamp_s)
         except Exception as error:  # a detector failure skips the frame, the node goes on
