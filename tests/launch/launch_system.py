@@ -27,8 +27,6 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SOURCES_VARIABLE = "P2M_ROS2_SRC"
 DEFAULT_SOURCES = REPO_ROOT.parent / "shared" / "ros2-src"
-# PyPI packages the launch sources import that neither the ROS wheels nor p2m install.
-PYPI_REQUIREMENTS = ("osrf-pycommon==2.0.2", "psutil==7.2.2")
 STAMP = "build-complete"
 BUILD_TIMEOUT_S = 900
 
@@ -76,28 +74,26 @@ def _run(command: list[str], log: Path, env: dict[str, str]) -> None:
 
 
 def _build(sources: Path, prefix: Path) -> None:
-    """pip-install the PyPI dependencies into ``prefix/site`` and colcon-build ``sources``."""
+    """colcon-build ``sources`` (their PyPI dependencies, osrf-pycommon and psutil, are in
+    requirements/dev.txt)."""
     if prefix.exists():
         shutil.rmtree(prefix)  # a build that did not finish
     prefix.mkdir(parents=True)
     log = prefix / "build.log"
-    _run([sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-          "--target", str(prefix / "site"), *PYPI_REQUIREMENTS], log, dict(os.environ))
     colcon = shutil.which("colcon") or str(Path(sys.executable).parent / "colcon")
     _run([colcon, "--log-base", str(prefix / "log"), "build", "--base-paths", str(sources),
           "--build-base", str(prefix / "build"), "--install-base", str(prefix / "install"),
           "--cmake-args", f"-DPython3_EXECUTABLE={sys.executable}", "-DBUILD_TESTING=OFF"],
          log, dict(os.environ))
     shutil.rmtree(prefix / "build")
-    (prefix / STAMP).write_text(" ".join(PYPI_REQUIREMENTS) + "\n")
+    (prefix / STAMP).write_text("built\n")
 
 
-def _sourced_environment(install: Path, site: Path) -> dict[str, str]:
-    """This environment plus ``install/local_setup.bash`` and ``site`` on PYTHONPATH."""
+def _sourced_environment(install: Path) -> dict[str, str]:
+    """This environment plus ``install/local_setup.bash``."""
     dump = subprocess.run(["bash", "-c", f'source "{install}/local_setup.bash" && env -0'],
                           capture_output=True, check=True, env=dict(os.environ), timeout=60)
     env = dict(entry.split("=", 1) for entry in dump.stdout.decode().split("\0") if "=" in entry)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(site), env.get("PYTHONPATH", "")]))
     return env
 
 
@@ -121,4 +117,4 @@ def launch_environment() -> tuple[dict[str, str], str]:
         fcntl.flock(lock, fcntl.LOCK_EX)  # one build at a time, the others wait and reuse it
         if not (prefix / STAMP).is_file():
             _build(sources, prefix)
-    return _sourced_environment(prefix / "install", prefix / "site"), f"{sources} built in {prefix}"
+    return _sourced_environment(prefix / "install"), f"{sources} built in {prefix}"
