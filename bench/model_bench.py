@@ -13,6 +13,7 @@ import json
 import resource
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -28,6 +29,7 @@ from p2m_model.predictor import Pose2MeshPredictor
 from p2m_model.training.ablations import activation_memory_mb, inference_ms
 
 CASCADE_BATCH_SIZES = (1, 4, 16)
+REPO = Path(__file__).resolve().parents[1]
 PEOPLE = 5  # the issue's crowded frame; the stage figures are per person at this batch
 # A person ~300 px tall in a 640 x 480 image: the normalization is scale-free, so any
 # plausible pose costs the same.
@@ -105,6 +107,38 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
+def posenet_training_figures(batches: int) -> dict[str, float]:
+    """Samples per second of PoseNet stage-1 training on one thread: the streaming sampler alone
+    (a fresh camera and detector per sample) and whole training steps (sampler + network), at
+    the shipped training config's batch and width, on the repository's small test bank."""
+    from p2m_model.config import Pose2MeshConfig
+    from p2m_model.nn.posenet import PoseNet
+    from p2m_model.synthesis.pose_bank import PoseBank
+    from p2m_model.synthesis.view_sampler import StreamingViews, ViewConfig
+    from p2m_model.training.posenet_stage import PoseNetStageConfig, posenet_inputs
+
+    stage = PoseNetStageConfig.from_yaml(REPO / "p2m_model" / "configs" / "posenet.yaml")
+    batch_size = stage.optim.batch_size
+    bank = PoseBank.load(REPO / "tests" / "data" / "pose_bank" / "train.npz")
+    stream = StreamingViews(bank, min(batch_size, len(bank)), ViewConfig(), seed=0)
+    start = time.perf_counter()
+    for number in range(batches):
+        stream.batch(number)
+    sampler_rate = batches * stream.batch_size / (time.perf_counter() - start)
+    config = Pose2MeshConfig(posenet=stage.model.posenet)
+    posenet = PoseNet(config.posenet)
+    optimizer = torch.optim.Adam(posenet.parameters())
+    start = time.perf_counter()
+    for number in range(batches):
+        views = stream.batch(number).tensors()
+        loss = (posenet(*posenet_inputs(views, config)) - views["pose3d_coco"]).abs().mean()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    step_rate = batches * stream.batch_size / (time.perf_counter() - start)
+    return {"posenet_training_samples_per_s": sampler_rate, "posenet_training_step_samples_per_s": step_rate}
+
+
 def run(checkpoint: str, repeats: int, memory_batch_size: int) -> dict[str, float]:
     """All model figures; docs/performance.md says what each key means."""
     # As the nodes run the model (p2m_nodes.runtime.node_support.load_predictor).
@@ -153,6 +187,7 @@ def run(checkpoint: str, repeats: int, memory_batch_size: int) -> dict[str, floa
     results["model_cascade_batch5_1thread_unfused_ms_median"] = inference_ms(
         unfused, repeats=repeats, batch_size=PEOPLE, warmup=warmup)
     results.update(compute_figures(predictor.model, unfused, repeats, warmup))
+    results.update(posenet_training_figures(batches=max(2, repeats // 5)))
     torch.set_num_threads(default_threads)
 
     if torch.cuda.is_available():

@@ -91,6 +91,8 @@ def targets(results: dict) -> list[Target]:
     one is relative to the 1-person latency of the separate nodes."""
     return [
         Target("model_cascade_batch1_ms_median", 15.0),
+        # issue 14: the PoseNet training sampler
+        Target("posenet_training_samples_per_s", 5000.0, at_least=True),
         Target("visualizer_ms_median", 5.0),
         Target("pipeline_latency_ms_p50", 15.0),
         Target("pipeline_latency_ms_p99", 30.0),
