@@ -293,6 +293,9 @@ def params_file_without_filter(directory: Path) -> Path:
     installed = Path(get_package_share_directory("p2m_bringup"), "config", "pipeline.yaml")  # the runner's default
     parameters = yaml.safe_load(installed.read_text())
     parameters.setdefault("/**", {}).setdefault("ros__parameters", {})["temporal_filter"] = False
+    for section in parameters.values():  # node sections that set it win over "/**"
+        if "temporal_filter" in section.get("ros__parameters", {}):
+            section["ros__parameters"]["temporal_filter"] = False
     path = directory / "pipeline_no_temporal_filter.yaml"
     path.write_text(yaml.safe_dump(parameters))
     return path
