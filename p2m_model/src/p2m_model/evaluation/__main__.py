@@ -88,8 +88,9 @@ def main(argv: list[str] | None = None) -> int:
 def _posenet_report(args: argparse.Namespace, command: str) -> None:
     """Score PoseNet alone on the test bank of ``args.pose_bank`` and write its report."""
     from p2m_model.checkpoint import load_posenet_checkpoint
+    from p2m_model.evaluation.metrics import MM_PER_M
     from p2m_model.evaluation.posenet_report import write_posenet_report
-    from p2m_model.evaluation.posenet_scoring import LIMB_JOINTS, M_TO_MM, score_posenet
+    from p2m_model.evaluation.posenet_scoring import LIMB_JOINTS, score_posenet
     from p2m_model.predictor import default_checkpoint_path, resolve_device
     from p2m_model.synthesis.pose_bank import PoseBank
     from p2m_model.synthesis.pose_coverage import nearest_pose_distance
@@ -105,7 +106,7 @@ def _posenet_report(args: argparse.Namespace, command: str) -> None:
     coverage = None
     if args.train_bank:
         training = PoseBank.load(*[Path(p) for p in args.train_bank]).joints_coco
-        distance = M_TO_MM * nearest_pose_distance(bank.joints_coco, training, list(LIMB_JOINTS))
+        distance = MM_PER_M * nearest_pose_distance(bank.joints_coco, training, list(LIMB_JOINTS))
         coverage = {bank.sources[s]: float(distance[bank.source == s].mean()) for s in np.unique(bank.source)}
     summary = write_posenet_report(Path(args.output), errors, bank.sources, command, args.posenet_history, coverage)
     print(f"PoseNet, {summary['all']['samples']} samples: MPJPE {summary['all']['mpjpe_mm']:.1f} mm, "

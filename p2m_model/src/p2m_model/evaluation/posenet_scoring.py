@@ -13,11 +13,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from p2m_model.body.skeletons import COCO17_JOINT_NAMES
-from p2m_model.evaluation.metrics import mpjpe, pa_mpjpe
+from p2m_model.evaluation.metrics import MM_PER_M, mpjpe, pa_mpjpe
 from p2m_model.synthesis.view_sampler import ViewBatch
 
 LIMB_JOINTS = tuple(i for i, name in enumerate(COCO17_JOINT_NAMES) if not name.endswith(("eye", "ear", "nose")))
-M_TO_MM = 1000.0
 
 
 @dataclass
@@ -53,4 +52,4 @@ def score_posenet(predicted: np.ndarray, views: ViewBatch) -> PoseErrors:
     limbs = list(LIMB_JOINTS)
     truth = views.pose3d_coco[:, limbs].astype(np.float32)
     guess = np.asarray(predicted, dtype=np.float32)[:, limbs]
-    return PoseErrors(M_TO_MM * mpjpe(guess, truth), M_TO_MM * pa_mpjpe(guess, truth), np.asarray(views.source))
+    return PoseErrors(MM_PER_M * mpjpe(guess, truth), MM_PER_M * pa_mpjpe(guess, truth), np.asarray(views.source))

@@ -15,9 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from p2m_model.evaluation.metrics import MM_PER_M
 from p2m_model.nn.graph import faces_to_edges
-
-M_TO_MM = 1000.0
 
 
 @dataclass
@@ -81,7 +80,7 @@ class SurfaceScorer:
         """Measures of predicted meshes (N, V, 3) against true ones (N, V, 3), metres."""
         pred = torch.as_tensor(np.asarray(predicted), dtype=torch.float32)
         true = torch.as_tensor(np.asarray(truth), dtype=torch.float32)
-        edge_error = (self.edge_lengths(pred) - self.edge_lengths(true)).abs().mean(dim=1) * M_TO_MM
+        edge_error = (self.edge_lengths(pred) - self.edge_lengths(true)).abs().mean(dim=1) * MM_PER_M
         cosine = (self.normals(pred) * self.normals(true)).sum(dim=-1).clamp(-1.0, 1.0)
         angle = torch.rad2deg(torch.arccos(cosine)).mean(dim=1)
         ratio = self.roughness(pred) / self.roughness(true)

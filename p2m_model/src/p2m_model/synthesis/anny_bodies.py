@@ -28,7 +28,7 @@ class AnnyBodyGenerator:
     def __init__(self, coco17_regressor: np.ndarray | None = None, dtype: torch.dtype = torch.float32) -> None:
         import anny
 
-        # "lbs": plain dense skinning, no warp-lang needed (shared/assets-and-data.md).
+        # "lbs": plain dense skinning, no warp-lang needed (docs/assets-and-licences.md).
         self.model = anny.Anny(skinning_method="lbs").to(dtype=dtype)
         self.model.requires_grad_(False)
         if coco17_regressor is None:

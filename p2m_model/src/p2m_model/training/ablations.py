@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from p2m_model.body.asset import BodyModelAsset
 from p2m_model.evaluation.scoring import evaluate
 from p2m_model.nn.cascade import Pose2MeshNet
 from p2m_model.predictor import Pose2MeshPredictor
@@ -95,7 +96,7 @@ def activation_memory_mb(model: Pose2MeshNet, batch_size: int) -> float:
     return sum(storages.values()) / 2**20
 
 
-def run_variant(name: str, base: TrainingConfig, output: Path, asset: Any,
+def run_variant(name: str, base: TrainingConfig, output: Path, asset: BodyModelAsset,
                 test_set: SyntheticBodyDataset, test_samples: int) -> dict[str, Any]:
     """Train (or reuse) one variant and measure it."""
     config = variant_config(base, name)
@@ -185,8 +186,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--test-samples", type=int, default=1024)
     parser.add_argument("--test-split", default="test")
     args = parser.parse_args(argv)
-
-    from p2m_model.body.asset import BodyModelAsset
 
     base = TrainingConfig.from_yaml(args.config)
     asset = BodyModelAsset.load()

@@ -30,6 +30,7 @@ import yaml
 from tqdm import tqdm
 
 from p2m_model.atomic_files import write_atomically
+from p2m_model.body.asset import BodyModelAsset
 from p2m_model.checkpoint import save_checkpoint
 from p2m_model.config import Pose2MeshConfig, check_keys, read_yaml_mapping, section_from_dict
 from p2m_model.evaluation.scoring import evaluate
@@ -214,7 +215,8 @@ class _EndlessBatches:
                        for i in range(offset, self.steps_per_epoch)]
             # Its own generator: the loader's seed draw must not touch the global
             # RNG, or a resumed run would draw the views differently.
-            generator = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
+            seed = int(np.random.SeedSequence([self.seed, epoch]).generate_state(1)[0])
+            generator = torch.Generator().manual_seed(seed)
             yield from torch.utils.data.DataLoader(self.dataset, batch_sampler=batches,
                                                    num_workers=self.num_workers,
                                                    generator=generator)
@@ -227,7 +229,8 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def build_datasets(data: DataConfig, asset: Any, seed: int) -> tuple[SyntheticBodyDataset, SyntheticBodyDataset]:
+def build_datasets(data: DataConfig, asset: BodyModelAsset,
+                   seed: int) -> tuple[SyntheticBodyDataset, SyntheticBodyDataset]:
     """(train with a new random view per access, val with fixed views)."""
     directory = Path(data.directory)
     regressors = (np.asarray(asset.coco17_regressor), np.asarray(asset.h36m17_regressor))
@@ -238,7 +241,7 @@ def build_datasets(data: DataConfig, asset: Any, seed: int) -> tuple[SyntheticBo
     return train, val
 
 
-def train(config: TrainingConfig, output_dir: str | os.PathLike, asset: Any,
+def train(config: TrainingConfig, output_dir: str | os.PathLike, asset: BodyModelAsset,
           resume: bool = False, progress: bool = True) -> dict[str, Any]:
     """Train (or resume) a run in ``output_dir``.
 

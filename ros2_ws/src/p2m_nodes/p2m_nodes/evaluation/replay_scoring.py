@@ -27,16 +27,16 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402  (after choosing the file-only backend)
-import numpy as np  # noqa: E402
+from p2m_model.evaluation.figures import new_figure
+from p2m_model.evaluation.metrics import MM_PER_M
+from p2m_model.evaluation.report import METRIC_LABELS, plot_per_joint, save_figure
+from p2m_model.evaluation.scoring import PELVIS, SCORED_JOINTS, joint_errors, vertex_errors
+from p2m_model.evaluation.temporal_metrics import identity_switches, track_acceleration_errors
+from p2m_model.tracking.tracker import PoseTracker, TrackerConfig
 
-from p2m_model.evaluation.report import METRIC_LABELS, plot_per_joint, save_figure  # noqa: E402
-from p2m_model.evaluation.scoring import PELVIS, SCORED_JOINTS, joint_errors, vertex_errors  # noqa: E402
-from p2m_model.evaluation.temporal_metrics import identity_switches, track_acceleration_errors  # noqa: E402
-from p2m_model.tracking.tracker import PoseTracker, TrackerConfig  # noqa: E402
+MS_PER_S = 1000.0
 
 NUM_JOINTS = 17  # H36M-17, the joint set of HumanMesh.joints and of the ground truth
 LATENCY_PERCENTILES = (50, 95)
@@ -124,8 +124,8 @@ class ReplayResult:
         for name, latency in (("mesh", self.mesh_latency_s), ("pose", self.pose_latency_s)):
             finite = latency[np.isfinite(latency)]
             summary[f"{name}_latency_ms"] = None if not finite.size else {
-                "mean": float(1000.0 * finite.mean()), "max": float(1000.0 * finite.max()),
-                **{f"p{q}": float(1000.0 * np.percentile(finite, q)) for q in LATENCY_PERCENTILES},
+                "mean": float(MS_PER_S * finite.mean()), "max": float(MS_PER_S * finite.max()),
+                **{f"p{q}": float(MS_PER_S * np.percentile(finite, q)) for q in LATENCY_PERCENTILES},
                 "messages": int(finite.size)}
         return summary
 
@@ -228,7 +228,7 @@ class ReplayScorer:
             joints, latency = self._outputs[key]
             gt_joints = self._gt_joints[key]
             per_joint, mpjpe, pa = joint_errors(joints[None], gt_joints[None])
-            self._aligned[key] = (1000.0 * (joints - joints[PELVIS]), 1000.0 * (gt_joints - gt_joints[PELVIS]))
+            self._aligned[key] = (MM_PER_M * (joints - joints[PELVIS]), MM_PER_M * (gt_joints - gt_joints[PELVIS]))
             self._scores[key] = PersonScore(
                 stamp_ns=key[0], person_id=key[1], mpjpe_mm=float(mpjpe[0]),
                 pa_mpjpe_mm=float(pa[0]), mpvpe_mm=math.nan, per_joint_mm=per_joint[0],
@@ -316,7 +316,7 @@ def _plot_over_time(scores: list[PersonScore], path: Path) -> None:
     """Per-frame mean over people of each error against the header stamp."""
     start = scores[0].stamp_ns
     stamps = sorted({s.stamp_ns for s in scores})
-    figure, axes = plt.subplots(figsize=(9, 3.5))
+    figure, axes = new_figure(figsize=(9, 3.5))
     for name, label in METRIC_LABELS:
         means = [np.mean([getattr(s, name) for s in scores if s.stamp_ns == stamp])
                  for stamp in stamps]
@@ -333,11 +333,11 @@ def _plot_over_time(scores: list[PersonScore], path: Path) -> None:
 
 
 def _plot_latency(mesh_latency_s: np.ndarray, pose_latency_s: np.ndarray, path: Path) -> None:
-    figure, axes = plt.subplots(figsize=(7, 3.5))
+    figure, axes = new_figure(figsize=(7, 3.5))
     for latency, label in ((pose_latency_s, "/pose_3d"), (mesh_latency_s, "/human_mesh")):
         finite = latency[np.isfinite(latency)]
         if finite.size:
-            axes.hist(1000.0 * finite, bins=30, alpha=0.6, label=label)
+            axes.hist(MS_PER_S * finite, bins=30, alpha=0.6, label=label)
     axes.set_xlabel("receive time - header stamp (ms)")
     axes.set_ylabel("messages")
     axes.legend()
