@@ -4,7 +4,6 @@ from __future__ import annotations
 import array
 
 import numpy as np
-import pytest
 from builtin_interfaces.msg import Time
 from std_msgs.msg import Header
 
@@ -16,25 +15,6 @@ from p2m_nodes.stages.pipeline_stages import MeshRecovery, PoseAndMeshRecovery
 from p2m_nodes.stages.validation import ValidationConfig
 
 CAMERA_MATRIX = np.array([[800.0, 0.0, 320.0], [0.0, 800.0, 240.0], [0.0, 0.0, 1.0]])
-
-
-@pytest.fixture(scope="module")
-def predictor():
-    """A narrow, randomly initialised cascade on an 8 x 6 grid mesh (the stage is under test)."""
-    import torch
-
-    from p2m_model.body.grid_mesh import grid_asset
-    from p2m_model.config import MeshNetConfig, Pose2MeshConfig, PoseNetConfig
-    from p2m_model.nn.cascade import Pose2MeshNet
-    from p2m_model.predictor import Pose2MeshPredictor
-
-    torch.manual_seed(0)
-    asset = grid_asset(8, 6)
-    config = Pose2MeshConfig(
-        posenet=PoseNetConfig(width=32, num_blocks=1),
-        meshnet=MeshNetConfig(joint_channels=8, fc_channels=4, level_channels=(4, 4, 8, 8),
-                              level_blocks=(0, 1, 0, 1), direct_jump_level=2, fc_hidden=16))
-    return Pose2MeshPredictor(Pose2MeshNet(config, asset.hierarchy), asset, device="cpu")
 
 
 def frame(time_s: float, seed: int) -> Keypoints2DArray:
@@ -56,10 +36,10 @@ def meshes(stage: PoseAndMeshRecovery, msg: Keypoints2DArray) -> dict[int, np.nd
             for person in stage(msg, CAMERA_MATRIX).message[1].people}
 
 
-def test_tracked_person_is_smoothed_and_untracked_passes(predictor) -> None:
+def test_tracked_person_is_smoothed_and_untracked_passes(small_predictor) -> None:
     validation = ValidationConfig(max_people=8)
-    plain = PoseAndMeshRecovery(MeshRecovery(predictor, validation, CameraPlacementConfig()))
-    smoothed = PoseAndMeshRecovery(MeshRecovery(predictor, validation, CameraPlacementConfig(),
+    plain = PoseAndMeshRecovery(MeshRecovery(small_predictor, validation, CameraPlacementConfig()))
+    smoothed = PoseAndMeshRecovery(MeshRecovery(small_predictor, validation, CameraPlacementConfig(),
                                                 smoother=MeshSmoother()))
     first, second = frame(100.0, 0), frame(100.0 + 1 / 30, 1)
     before, after = meshes(plain, first), meshes(plain, second)

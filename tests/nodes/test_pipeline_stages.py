@@ -11,7 +11,6 @@ import array
 from collections import Counter
 
 import numpy as np
-import pytest
 from builtin_interfaces.msg import Time
 from rclpy.serialization import deserialize_message, serialize_message
 from std_msgs.msg import Header
@@ -26,25 +25,6 @@ from p2m_nodes.stages.validation import NON_FINITE, UNKNOWN_SKELETON, Validation
 
 HEADER = Header(stamp=Time(sec=7, nanosec=250), frame_id="camera_optical_frame")
 CAMERA_MATRIX = np.array([[800.0, 0.0, 320.0], [0.0, 800.0, 240.0], [0.0, 0.0, 1.0]])
-
-
-@pytest.fixture(scope="module")
-def predictor():
-    """A narrow, randomly initialised cascade on an 8 x 6 grid mesh."""
-    import torch
-
-    from p2m_model.body.grid_mesh import grid_asset
-    from p2m_model.config import MeshNetConfig, Pose2MeshConfig, PoseNetConfig
-    from p2m_model.nn.cascade import Pose2MeshNet
-    from p2m_model.predictor import Pose2MeshPredictor
-
-    torch.manual_seed(0)
-    asset = grid_asset(8, 6)
-    config = Pose2MeshConfig(
-        posenet=PoseNetConfig(width=32, num_blocks=1),
-        meshnet=MeshNetConfig(joint_channels=8, fc_channels=4, level_channels=(4, 4, 8, 8),
-                              level_blocks=(0, 1, 0, 1), direct_jump_level=2, fc_hidden=16))
-    return Pose2MeshPredictor(Pose2MeshNet(config, asset.hierarchy), asset, device="cpu")
 
 
 def frame(people: int, seed: int = 0) -> Keypoints2DArray:
@@ -62,17 +42,17 @@ def frame(people: int, seed: int = 0) -> Keypoints2DArray:
     return Keypoints2DArray(header=HEADER, image_width=640, image_height=480, people=persons)
 
 
-def stages(predictor):
+def stages(small_predictor):
     validation = ValidationConfig(max_people=8)
-    recovery = MeshRecovery(predictor, validation, CameraPlacementConfig())
-    return PoseLifting(predictor, validation), recovery, PoseAndMeshRecovery(recovery)
+    recovery = MeshRecovery(small_predictor, validation, CameraPlacementConfig())
+    return PoseLifting(small_predictor, validation), recovery, PoseAndMeshRecovery(recovery)
 
 
 def round_trip(msg):
     return deserialize_message(serialize_message(msg), type(msg))
 
 
-def test_pose2mesh_validates_normalizes_and_runs_the_model_once_per_person(predictor, monkeypatch):
+def test_pose2mesh_validates_normalizes_and_runs_the_model_once_per_person(small_predictor, monkeypatch):
     calls = Counter()
     people_normalized = []
 
@@ -91,11 +71,12 @@ def test_pose2mesh_validates_normalizes_and_runs_the_model_once_per_person(predi
     for name in ("keypoints_problem", "pose_problem"):
         monkeypatch.setattr(p2m_nodes.stages.validation, name,
                             counted(name, getattr(p2m_nodes.stages.validation, name)))
-    monkeypatch.setattr(predictor, "checked_input", counted("checked_input", predictor.checked_input))
+    monkeypatch.setattr(small_predictor, "checked_input", counted("checked_input", small_predictor.checked_input))
     hooks = [network.register_forward_hook(lambda module, args, out, name=name: calls.update([name]))
-             for name, network in (("posenet", predictor.model.posenet), ("meshnet", predictor.model.meshnet))]
+             for name, network in (("posenet", small_predictor.model.posenet),
+                                   ("meshnet", small_predictor.model.meshnet))]
     try:
-        output = PoseAndMeshRecovery(stages(predictor)[1])(frame(5), CAMERA_MATRIX)
+        output = PoseAndMeshRecovery(stages(small_predictor)[1])(frame(5), CAMERA_MATRIX)
     finally:
         for hook in hooks:
             hook.remove()
@@ -108,8 +89,8 @@ def test_pose2mesh_validates_normalizes_and_runs_the_model_once_per_person(predi
     assert people_normalized == [3]
 
 
-def test_pose2mesh_publishes_what_posenet_then_meshnet_publish(predictor):
-    lifting, recovery, pose_and_mesh = stages(predictor)
+def test_pose2mesh_publishes_what_posenet_then_meshnet_publish(small_predictor):
+    lifting, recovery, pose_and_mesh = stages(small_predictor)
     msg = frame(5, seed=3)
     for camera_matrix in (CAMERA_MATRIX, None):
         lifted = lifting(msg)
@@ -127,8 +108,8 @@ def test_pose2mesh_publishes_what_posenet_then_meshnet_publish(predictor):
             np.testing.assert_allclose(float32_view(one.joints), float32_view(other.joints), atol=1e-6)
 
 
-def test_pose2mesh_empty_and_rejected_frames(predictor):
-    _, recovery, pose_and_mesh = stages(predictor)
+def test_pose2mesh_empty_and_rejected_frames(small_predictor):
+    _, recovery, pose_and_mesh = stages(small_predictor)
     empty = pose_and_mesh(frame(0), CAMERA_MATRIX)
     poses, meshes = empty.message
     assert isinstance(poses, Pose3DArray) and poses.people == [] and meshes.people == []
