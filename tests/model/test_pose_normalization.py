@@ -40,3 +40,19 @@ def test_crop_box_aspect_and_single_joint():
     torch.testing.assert_close(box[:, 2] / box[:, 3], torch.full((2,), 0.75, dtype=torch.float64))
     normalized = normalize_keypoints(keypoints, mask.double(), PoseNormalizationConfig())
     assert torch.all(torch.isfinite(normalized)) and torch.all(normalized[1] == 0)
+
+
+def test_isotropic_normalization_keeps_the_aspect_ratio():
+    keypoints, scores = random_pose()
+    wide = keypoints * torch.tensor([2.0, 1.0])  # the same pose, twice as wide
+    per_axis, isotropic = PoseNormalizationConfig(), PoseNormalizationConfig(isotropic=True)
+    # Per-axis standardization (Pose2Mesh's) cannot tell the two apart ...
+    torch.testing.assert_close(
+        normalize_keypoints(wide, scores, per_axis), normalize_keypoints(keypoints, scores, per_axis)
+    )
+    # ... one spread for both axes can: x/y spreads keep their ratio, and stay scale-free.
+    narrow_out = normalize_keypoints(keypoints, scores, isotropic)
+    wide_out = normalize_keypoints(wide, scores, isotropic)
+    ratio = wide_out.std(dim=1)[:, 0] / wide_out.std(dim=1)[:, 1]
+    torch.testing.assert_close(ratio, 2.0 * narrow_out.std(dim=1)[:, 0] / narrow_out.std(dim=1)[:, 1])
+    torch.testing.assert_close(normalize_keypoints(wide * 3.0 + 40.0, scores, isotropic), wide_out)

@@ -25,11 +25,16 @@ class PoseNormalizationConfig:
         box_scale: the tight box around the confident joints is enlarged by this
             factor (Pose2Mesh's ``process_bbox`` uses 1.25).
         eps: floor of the per-axis standard deviation (crop units).
+        isotropic: divide both axes by one spread (the root of the summed per-axis
+            variances) instead of each axis by its own, as Pose2Mesh does; per-axis
+            standardization throws away the pose's aspect ratio (arms spread or down, a
+            person lying or standing look alike after it).
     """
 
     score_threshold: float = 0.1
     box_scale: float = 1.25
     eps: float = 1e-6
+    isotropic: bool = False
 
 
 def confident_mask(scores: torch.Tensor, score_threshold: float) -> torch.Tensor:
@@ -87,7 +92,9 @@ def normalize_keypoints(keypoints: torch.Tensor, scores: torch.Tensor,
     m = mask.unsqueeze(-1).to(keypoints.dtype)
     count = m.sum(dim=1, keepdim=True).clamp_min(1.0)  # B x 1 x 1
     mean = (crop_units * m).sum(dim=1, keepdim=True) / count
-    var = (((crop_units - mean) * m) ** 2).sum(dim=1, keepdim=True) / count
+    var = (((crop_units - mean) * m) ** 2).sum(dim=1, keepdim=True) / count  # B x 1 x 2
+    if config.isotropic:
+        var = var.sum(dim=-1, keepdim=True)
     std = var.sqrt().clamp_min(config.eps)
     return (crop_units - mean) / std * m
 
