@@ -30,7 +30,7 @@ import yaml
 from tqdm import tqdm
 
 from p2m_model.atomic_files import write_atomically
-from p2m_model.body.asset import BodyModelAsset
+from p2m_model.body.asset import BodyModelAsset, JointRegressors
 from p2m_model.checkpoint import save_checkpoint
 from p2m_model.config import Pose2MeshConfig, check_keys, read_yaml_mapping, section_from_dict
 from p2m_model.evaluation.scoring import evaluate
@@ -313,8 +313,7 @@ def train(config: TrainingConfig, output_dir: str | os.PathLike, asset: BodyMode
     batches = _EndlessBatches(train_set, config.optim.batch_size, config.seed, dist,
                               config.data.num_workers).from_step(step)
     faces = torch.as_tensor(np.asarray(asset.faces), dtype=torch.long, device=device)
-    joint_regressor = torch.as_tensor(np.asarray(asset.h36m17_regressor), dtype=torch.float32,
-                                      device=device)
+    joint_regressor = JointRegressors.from_asset(asset, device).h36m17  # the predictor's, shared
 
     def save_state() -> None:
         state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
