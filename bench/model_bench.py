@@ -112,10 +112,11 @@ def posenet_training_figures(batches: int) -> dict[str, float]:
     (a fresh camera and detector per sample) and whole training steps (sampler + network), at
     the shipped training config's batch and width, on the repository's small test bank."""
     from p2m_model.config import Pose2MeshConfig
+    from p2m_model.evaluation.posenet_scoring import posenet_inputs
     from p2m_model.nn.posenet import PoseNet
     from p2m_model.synthesis.pose_bank import PoseBank
     from p2m_model.synthesis.view_sampler import StreamingViews, ViewConfig
-    from p2m_model.training.posenet_stage import PoseNetStageConfig, posenet_inputs
+    from p2m_model.training.posenet_stage import PoseNetStageConfig
 
     stage = PoseNetStageConfig.from_yaml(REPO / "p2m_model" / "configs" / "posenet.yaml")
     batch_size = stage.optim.batch_size

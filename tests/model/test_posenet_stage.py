@@ -10,11 +10,12 @@ import yaml
 
 from p2m_model.checkpoint import load_posenet_checkpoint
 from p2m_model.config import Pose2MeshConfig, PoseNetConfig
+from p2m_model.evaluation.posenet_scoring import predict_views
 from p2m_model.nn.pose_normalization import PoseNormalizationConfig, root_ray
 from p2m_model.nn.posenet import PoseNet, ray_alignment
 from p2m_model.synthesis.pose_bank import PoseBank
 from p2m_model.synthesis.view_sampler import ViewConfig, fixed_views
-from p2m_model.training.posenet_stage import PoseNetStageConfig, predict_views, train_posenet
+from p2m_model.training.posenet_stage import PoseNetStageConfig, train_posenet
 
 BANKS = pathlib.Path(__file__).parents[1] / "data" / "pose_bank"
 

@@ -90,12 +90,11 @@ def _posenet_report(args: argparse.Namespace, command: str) -> None:
     from p2m_model.checkpoint import load_posenet_checkpoint
     from p2m_model.evaluation.metrics import MM_PER_M
     from p2m_model.evaluation.posenet_report import write_posenet_report
-    from p2m_model.evaluation.posenet_scoring import LIMB_JOINTS, score_posenet
+    from p2m_model.evaluation.posenet_scoring import LIMB_JOINTS, predict_views, score_posenet
     from p2m_model.predictor import default_checkpoint_path, resolve_device
     from p2m_model.synthesis.pose_bank import PoseBank
     from p2m_model.synthesis.pose_coverage import nearest_pose_distance
     from p2m_model.synthesis.view_sampler import ViewConfig, fixed_views
-    from p2m_model.training.posenet_stage import predict_views
 
     device = resolve_device(args.device)
     path = args.posenet or args.checkpoint or default_checkpoint_path()

@@ -32,16 +32,14 @@ import yaml
 from tqdm import tqdm
 
 from p2m_model.atomic_files import write_atomically
-from p2m_model.body.skeletons import COCO17_PELVIS_JOINTS
 from p2m_model.checkpoint import load_posenet_checkpoint, posenet_training_step, save_posenet_checkpoint
 from p2m_model.config import Pose2MeshConfig, check_keys, read_yaml_mapping, section_from_dict
-from p2m_model.evaluation.posenet_scoring import score_posenet
-from p2m_model.nn.pose_normalization import normalize_keypoints, root_ray
+from p2m_model.evaluation.posenet_scoring import posenet_inputs, predict_views, score_posenet
 from p2m_model.nn.posenet import PoseNet
 from p2m_model.predictor import resolve_device
 from p2m_model.run_history import append_history
 from p2m_model.synthesis.pose_bank import PoseBank
-from p2m_model.synthesis.view_sampler import StreamingViews, ViewBatch, ViewConfig, fixed_views
+from p2m_model.synthesis.view_sampler import StreamingViews, ViewConfig, fixed_views
 from p2m_model.training.loop import (
     CONFIG_NAME,
     HISTORY_NAME,
@@ -148,31 +146,6 @@ def training_bank_files(banks: BankConfig) -> list[Path]:
             raise FileNotFoundError(f"no training pose bank matches {pattern}")
         files += matched
     return files
-
-
-def posenet_inputs(views: dict[str, torch.Tensor], config: Pose2MeshConfig) -> tuple[torch.Tensor, ...]:
-    """(normalized keypoints, scores, root ray or None) for PoseNet from a batch of views."""
-    keypoints, scores = views["keypoints"], views["scores"]
-    normalized = normalize_keypoints(keypoints, scores, config.normalization)
-    ray = None
-    if config.posenet.root_ray != "none":
-        camera = (views["focal_px"], views["principal_point_px"])
-        ray = root_ray(keypoints, scores, *camera, COCO17_PELVIS_JOINTS, config.normalization)
-    return normalized, scores, ray
-
-
-@torch.inference_mode()
-def predict_views(
-    posenet: PoseNet, views: ViewBatch, config: Pose2MeshConfig, device: torch.device, batch_size: int = 1024
-) -> np.ndarray:
-    """PoseNet's (B, 17, 3) root-relative COCO-17 joints, metres, for a batch of views."""
-    posenet.eval()
-    outputs = []
-    tensors = views.tensors(device)
-    for start in range(0, len(views), batch_size):
-        part = {key: value[start : start + batch_size] for key, value in tensors.items()}
-        outputs.append(posenet(*posenet_inputs(part, config)).cpu().numpy())
-    return np.concatenate(outputs)
 
 
 def train_posenet(
