@@ -201,9 +201,10 @@ def train_posenet(
                 f"{init_from} holds PoseNet {info.config.posenet}, the config asks for {config.model.posenet}"
             )
         posenet.load_state_dict(start.state_dict())
-        for _ in range(posenet_training_step(init_from)):
-            scheduler.step()
-            step += 1
+        # The schedule as it stands at the checkpoint's step (what LambdaLR would have reached).
+        step = scheduler.last_epoch = posenet_training_step(init_from)
+        for group, base_lr in zip(optimizer.param_groups, scheduler.base_lrs):
+            group["lr"] = base_lr * learning_rate_factor(step, config.optim)
         append_history(output / HISTORY_NAME, {"step": step, "init_from": str(init_from)})
     config_path = output / CONFIG_NAME
     previous = yaml.safe_load(config_path.read_text()) if resume and config_path.exists() else None
