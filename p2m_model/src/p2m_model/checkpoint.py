@@ -46,14 +46,20 @@ def save_checkpoint(path: str | os.PathLike, model: Pose2MeshNet, asset_version:
     Returns:
         The path written.
     """
-    path = Path(path)
-    state = {name: tensor.detach().cpu().contiguous() for name, tensor in model.state_dict().items()}
+    return _write_checkpoint(path, model.state_dict(), model.config, asset_version, {})
+
+
+def _write_checkpoint(path: str | os.PathLike, state: dict[str, torch.Tensor], config: Pose2MeshConfig,
+                      asset_version: str, extra_metadata: dict[str, str]) -> Path:
+    """Weights ``state`` with the p2m metadata (format, config, asset version, extras), atomically."""
+    state = {name: tensor.detach().cpu().contiguous() for name, tensor in state.items()}
     metadata = {
         _FORMAT_KEY: CHECKPOINT_FORMAT_VERSION,
-        _CONFIG_KEY: json.dumps(model.config.to_dict()),
+        _CONFIG_KEY: json.dumps(config.to_dict()),
         _ASSET_KEY: asset_version,
+        **extra_metadata,
     }
-    return write_atomically(path, lambda temp: save_file(state, temp, metadata=metadata))
+    return write_atomically(Path(path), lambda temp: save_file(state, temp, metadata=metadata))
 
 
 def read_checkpoint_info(path: str | os.PathLike) -> CheckpointInfo:
@@ -128,15 +134,8 @@ def save_posenet_checkpoint(path: str | os.PathLike, posenet: torch.nn.Module, c
     ``step``, the training step the weights are from, lets a later run continue from them
     (:func:`posenet_training_step`).
     """
-    path = Path(path)
-    state = {POSENET_PREFIX + name: tensor.detach().cpu().contiguous() for name, tensor in posenet.state_dict().items()}
-    metadata = {
-        _FORMAT_KEY: CHECKPOINT_FORMAT_VERSION,
-        _CONFIG_KEY: json.dumps(config.to_dict()),
-        _ASSET_KEY: asset_version,
-        _STEP_KEY: str(step),
-    }
-    return write_atomically(path, lambda temp: save_file(state, temp, metadata=metadata))
+    state = {POSENET_PREFIX + name: tensor for name, tensor in posenet.state_dict().items()}
+    return _write_checkpoint(path, state, config, asset_version, {_STEP_KEY: str(step)})
 
 
 def posenet_training_step(path: str | os.PathLike) -> int:

@@ -162,6 +162,17 @@ def changed_settings(old: dict[str, Any], new: dict[str, Any], prefix: str = "")
     return changes
 
 
+def record_config(output: Path, config: dict[str, Any], resume: bool, step: int) -> None:
+    """Write a run's config.yaml when it differs from the one there; on a resume that changes
+    it (e.g. ``--steps`` raised), also log which settings changed from ``step`` on."""
+    config_path = output / CONFIG_NAME
+    previous = yaml.safe_load(config_path.read_text()) if resume and config_path.exists() else None
+    if previous != config:
+        config_path.write_text(yaml.safe_dump(config, sort_keys=False))
+        if previous is not None:
+            append_history(output / HISTORY_NAME, {"step": step, "config_changed": changed_settings(previous, config)})
+
+
 def learning_rate_factor(step: int, optim: OptimConfig) -> float:
     """Multiplier of ``optim.lr`` at ``step`` (0-based): warm-up, then cosine decay."""
     if step < optim.warmup_steps:
@@ -296,14 +307,7 @@ def train(config: TrainingConfig, output_dir: str | os.PathLike, asset: BodyMode
         np.random.set_state(state["numpy_rng"])
         random.setstate(state["python_rng"])
     if dist.is_main:
-        config_path = output / CONFIG_NAME
-        previous = yaml.safe_load(config_path.read_text()) if resume and config_path.exists() else None
-        if previous != config.to_dict():
-            config_path.write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
-        if previous is not None and previous != config.to_dict():
-            # e.g. --steps raised on resume: the history says from which step it applies.
-            append_history(output / HISTORY_NAME, {"step": step,
-                                     "config_changed": changed_settings(previous, config.to_dict())})
+        record_config(output, config.to_dict(), resume, step)
     trained = model
     if dist.world_size > 1:
         trained = torch.nn.parallel.DistributedDataParallel(

@@ -28,7 +28,6 @@ from typing import Any
 
 import numpy as np
 import torch
-import yaml
 from tqdm import tqdm
 
 from p2m_model.atomic_files import write_atomically
@@ -41,12 +40,11 @@ from p2m_model.run_history import append_history
 from p2m_model.synthesis.pose_bank import PoseBank
 from p2m_model.synthesis.view_sampler import StreamingViews, ViewConfig, fixed_views
 from p2m_model.training.loop import (
-    CONFIG_NAME,
     HISTORY_NAME,
     STATE_NAME,
     OptimConfig,
-    changed_settings,
     learning_rate_factor,
+    record_config,
     seed_everything,
 )
 
@@ -206,14 +204,7 @@ def train_posenet(
         for group, base_lr in zip(optimizer.param_groups, scheduler.base_lrs):
             group["lr"] = base_lr * learning_rate_factor(step, config.optim)
         append_history(output / HISTORY_NAME, {"step": step, "init_from": str(init_from)})
-    config_path = output / CONFIG_NAME
-    previous = yaml.safe_load(config_path.read_text()) if resume and config_path.exists() else None
-    if previous != config.to_dict():
-        config_path.write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
-        if previous is not None:
-            append_history(
-                output / HISTORY_NAME, {"step": step, "config_changed": changed_settings(previous, config.to_dict())}
-            )
+    record_config(output, config.to_dict(), resume, step)
 
     batch_size = config.optim.batch_size
     stream = StreamingViews(train_bank, batch_size, ViewConfig(), config.seed)
