@@ -112,12 +112,19 @@ class StreamingViews:
             raise ValueError(f"the bank holds {len(bank)} bodies, fewer than one batch of {batch_size}")
         self.bank, self.batch_size, self.config, self.seed = bank, batch_size, config, seed
         self.batches_per_epoch = len(bank) // batch_size
+        self._epoch_order: tuple[int, np.ndarray] | None = None
+
+    def _order(self, epoch: int) -> np.ndarray:
+        """The bank's order in ``epoch``, kept while the epoch lasts (a permutation of the whole
+        bank costs milliseconds, every batch would redo it)."""
+        if self._epoch_order is None or self._epoch_order[0] != epoch:
+            self._epoch_order = (epoch, np.random.default_rng([self.seed, epoch]).permutation(len(self.bank)))
+        return self._epoch_order[1]
 
     def batch(self, number: int) -> ViewBatch:
         """Batch ``number`` (0-based) of the stream."""
         epoch, offset = divmod(number, self.batches_per_epoch)
-        order = np.random.default_rng([self.seed, epoch]).permutation(len(self.bank))
-        indices = order[offset * self.batch_size : (offset + 1) * self.batch_size]
+        indices = self._order(epoch)[offset * self.batch_size : (offset + 1) * self.batch_size]
         return view_bodies(np.random.default_rng([self.seed, 1 << 20, number]), self.bank, indices, self.config)
 
 
