@@ -7,7 +7,7 @@ from p2m_model.synthesis.cameras import (
     sample_camera,
     sample_cameras,
     unproject,
-    view_rotation,
+    view_rotations,
 )
 
 
@@ -48,11 +48,11 @@ def test_cameras_stay_in_configured_ranges():
 
 def test_view_rotation_front_and_back():
     # Azimuth 180 shows the back: the subject's left (+x) goes to image left (-x).
-    np.testing.assert_allclose(view_rotation(180.0, 0.0) @ [1.0, 0.0, 0.0], [-1.0, 0.0, 0.0], atol=1e-12)
+    np.testing.assert_allclose(view_rotations(180.0, 0.0) @ [1.0, 0.0, 0.0], [-1.0, 0.0, 0.0], atol=1e-12)
 
 
 def test_positive_elevation_puts_the_camera_above_the_person():
-    rotation = view_rotation(0.0, 30.0)
+    rotation = view_rotations(0.0, 30.0)
     translation = np.array([0.0, 0.0, 4.0])
     # The camera centre in the body frame (y down): above the root means y < 0.
     camera_centre = -rotation.T @ translation
@@ -67,7 +67,7 @@ def test_positive_elevation_puts_the_camera_above_the_person():
     below_root = pixels[1, 1] - 240.0
     assert above_root > below_root
     # And the opposite from below.
-    low = view_rotation(0.0, -30.0)
+    low = view_rotations(0.0, -30.0)
     assert (low @ head + translation)[2] > (low @ feet + translation)[2]
 
 

@@ -78,17 +78,6 @@ class Camera:
     azimuth_deg: float
     elevation_deg: float
 
-    @property
-    def intrinsics(self) -> np.ndarray:
-        """(3, 3) calibration matrix K."""
-        return np.array(
-            [
-                [self.focal_px, 0.0, self.principal_point_px[0]],
-                [0.0, self.focal_px, self.principal_point_px[1]],
-                [0.0, 0.0, 1.0],
-            ]
-        )
-
 
 def view_rotations(
     azimuth_deg: np.ndarray, elevation_deg: np.ndarray, roll_deg: np.ndarray | float = 0.0
@@ -105,11 +94,6 @@ def view_rotations(
     tilt = axis_angle_to_matrix(elevation[..., None] * _X_AXIS)
     spin = axis_angle_to_matrix(roll[..., None] * _Z_AXIS)
     return spin @ tilt @ turn
-
-
-def view_rotation(azimuth_deg: float, elevation_deg: float) -> np.ndarray:
-    """(3, 3) :func:`view_rotations` of one view without roll."""
-    return view_rotations(np.asarray(azimuth_deg), np.asarray(elevation_deg))
 
 
 @dataclasses.dataclass(frozen=True)
