@@ -70,7 +70,7 @@ def _graph_convolutions(meshnet: MeshNet) -> Iterator[tuple[ChebConv, torch.Tens
             # The stage's first layer takes the upsampled input (MeshStage.forward).
             yield conv, meshnet.level_laplacian(stage.level), (
                 stage.upsample_factor if conv is stage.layer.conv else 1)
-    yield meshnet.output_conv, meshnet.level_laplacian(0), 1
+    yield meshnet.output_conv, meshnet.level_laplacian(meshnet.output_level), 1
 
 
 def meshnet_flops(meshnet: MeshNet) -> LayerFlops:
@@ -81,6 +81,8 @@ def meshnet_flops(meshnet: MeshNet) -> LayerFlops:
             flops = cheb_conv_flops(conv, laplacian, upsample_factor)
             dense += flops.dense
             sparse += flops.sparse
+        if meshnet.output_level > 0:  # the fixed upsampling: one sparse product to xyz
+            sparse += 2.0 * meshnet.upsampling.matrix._nnz() * 3
     return LayerFlops(dense=dense, sparse=sparse)
 
 

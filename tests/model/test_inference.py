@@ -1,6 +1,8 @@
 """Batch norm folded into the layer before it (p2m_model.nn.inference): same outputs, no BN left."""
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import torch
 from torch import nn
@@ -22,11 +24,23 @@ def randomize_batch_norms(model: nn.Module, generator: torch.Generator) -> None:
                 module.bias.copy_(torch.randn(channels, generator=generator))
 
 
-@pytest.mark.parametrize("variant", ["coarse_to_fine", "direct_upsampling", "fc_to_vertices"])
+def embedded_deformation_config(make_config):
+    """The shipped layout: a PoseNet taking the root's ray, MeshNet predicting level-2 nodes."""
+    config = make_config()
+    config.posenet = dataclasses.replace(config.posenet, root_ray="input")
+    config.meshnet = dataclasses.replace(config.meshnet, output_level=2, level_channels=(4, 8),
+                                         level_blocks=(1, 1))
+    return config
+
+
+@pytest.mark.parametrize("variant", ["coarse_to_fine", "direct_upsampling", "fc_to_vertices",
+                                     "embedded_deformation"])
 def test_folded_cascade_matches_the_unfused_one(make_config, toy_asset, variant):
     torch.manual_seed(0)  # the weights
     generator = torch.Generator().manual_seed(0)
-    model = Pose2MeshNet(make_config(variant=variant), toy_asset.hierarchy)
+    config = (embedded_deformation_config(make_config) if variant == "embedded_deformation"
+              else make_config(variant=variant))
+    model = Pose2MeshNet(config, toy_asset.hierarchy, toy_asset.template)
     randomize_batch_norms(model, generator)
     model.eval()
     before = {name: tensor.clone() for name, tensor in model.state_dict().items()}
@@ -34,9 +48,10 @@ def test_folded_cascade_matches_the_unfused_one(make_config, toy_asset, variant)
 
     keypoints = torch.randn(5, 17, 2, generator=generator)
     scores = torch.rand(5, 17, generator=generator)
+    ray = 0.2 * torch.randn(5, 2, generator=generator)
     with torch.inference_mode():
-        expected = model(keypoints, scores)
-        actual = folded(keypoints, scores)
+        expected = model(keypoints, scores, ray)
+        actual = folded(keypoints, scores, ray)
     # float32 rounding only: the difference is tiny relative to the outputs' size.
     for name in ("pose3d", "vertices"):
         want, got = getattr(expected, name), getattr(actual, name)

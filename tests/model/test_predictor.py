@@ -5,6 +5,7 @@ from p2m_model import Pose2MeshPredictor, PredictionResult
 from p2m_model.body.skeletons import H36M17_JOINT_NAMES
 from p2m_model.checkpoint import save_checkpoint
 from p2m_model.nn.cascade import Pose2MeshNet
+from p2m_model.predictor import assumed_camera_matrix
 
 
 def people(n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -40,7 +41,7 @@ def test_round_trip_outputs(predictor, toy_asset):
 def test_prepared_input_gives_the_checked_path_results(predictor):
     """What the nodes call (prepare once, then *_prepared) equals predict / lift / recover_mesh."""
     keypoints, scores = people(3)
-    inputs = predictor.prepare(keypoints, scores)
+    inputs = predictor.prepare(keypoints, scores, assumed_camera_matrix((640, 480)))
     assert len(inputs) == 3 and inputs.normalized.shape == (3, 17, 2)
     full, prepared = predictor.predict(keypoints, scores, (640, 480)), predictor.predict_prepared(inputs)
     np.testing.assert_allclose(prepared.vertices, full.vertices, atol=1e-6)

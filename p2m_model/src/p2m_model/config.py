@@ -59,13 +59,17 @@ class MeshNetConfig:
         joint_channels: channels of the GCN blocks on the joint graph.
         joint_blocks: residual blocks on the joint graph.
         fc_channels: channels per coarse-mesh node produced by the joints -> mesh FC.
-        level_channels: channels at mesh levels 0, 1, ..., Lc (finest first); the
-            coarsest level used is Lc = len(level_channels) - 1. Wide channels only
-            where there are few nodes keeps the CPU cost low (dense cost per layer
-            ~ nodes x channels**2; the release's 64-256 channels on every level cost
-            ~1 GFLOP per body here).
-        level_blocks: residual blocks at each level (finest first, same length as
-            ``level_channels``); fine levels get none, only the layer that changes
+        output_level: the level l MeshNet's last layer predicts. 0 (the release): xyz of every
+            vertex, after nearest upsampling level by level. l > 0: a position, rotation and
+            scale per node of level l, turned into vertices by the fixed embedded-deformation
+            upsampling (:mod:`p2m_model.nn.mesh_upsampling`), so no layer runs on the fine levels.
+        level_channels: channels at mesh levels l, l + 1, ..., Lc (finest first, l =
+            ``output_level``); the coarsest level used is Lc = l + len(level_channels) - 1.
+            Wide channels only where there are few nodes keeps the CPU cost low (dense cost
+            per layer ~ nodes x channels**2; the release's 64-256 channels on every level
+            cost ~1 GFLOP per body here).
+        level_blocks: residual blocks at each level of ``level_channels`` (finest first, same
+            length); fine levels get none, only the layer that changes
             the channel count after upsampling.
         direct_jump_level: level m the "direct_upsampling" variant jumps from.
         fc_hidden: hidden units of the "fc_to_vertices" MLP.
@@ -82,6 +86,7 @@ class MeshNetConfig:
     level_blocks: tuple[int, ...] = (0, 0, 0, 1, 1, 1, 1, 2)
     direct_jump_level: int = 4
     fc_hidden: int = 1024
+    output_level: int = 0
 
     @property
     def in_channels(self) -> int:
@@ -100,10 +105,13 @@ class MeshNetConfig:
             raise ValueError(f"unknown MeshNet inputs {self.inputs!r}; known: {sorted(MESHNET_INPUTS)}")
         if not self.level_channels:
             raise ValueError("level_channels must name at least level 0")
+        if self.output_level < 0:
+            raise ValueError(f"output_level must be >= 0, got {self.output_level}")
+        coarse_level = self.output_level + len(self.level_channels) - 1
         if self.variant == "direct_upsampling" and not (
-                1 <= self.direct_jump_level < len(self.level_channels)):
+                self.output_level < self.direct_jump_level <= coarse_level):
             raise ValueError(
-                f"direct_jump_level must lie in [1, {len(self.level_channels) - 1}], "
+                f"direct_jump_level must lie in [{self.output_level + 1}, {coarse_level}], "
                 f"got {self.direct_jump_level}")
 
 

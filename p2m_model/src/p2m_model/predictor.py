@@ -10,13 +10,24 @@ import numpy as np
 import torch
 
 from p2m_model.body.asset import BodyModelAsset, JointRegressors
-from p2m_model.body.skeletons import H36M17_JOINT_NAMES, get_skeleton
+from p2m_model.body.skeletons import COCO17_PELVIS_JOINTS, H36M17_JOINT_NAMES, get_skeleton
 from p2m_model.checkpoint import load_checkpoint
 from p2m_model.input_limits import MAX_ABS_JOINT_M, MAX_ABS_KEYPOINT_PX
 from p2m_model.nn.cascade import Pose2MeshNet
-from p2m_model.nn.pose_normalization import normalize_keypoints
+from p2m_model.nn.pose_normalization import normalize_keypoints, root_ray
 
 DEFAULT_CHECKPOINT_NAME = "pose2mesh_anny.safetensors"
+# The camera assumed when none is given: focal length = the image's longer side (a ~53 degree
+# field of view across it, within the 500-1500 px the training cameras draw for their images)
+# and the principal point at the image centre.
+ASSUMED_FOCAL_PER_LONG_SIDE = 1.0
+
+
+def assumed_camera_matrix(image_size: tuple[float, float]) -> np.ndarray:
+    """(3, 3) K assumed for an image of ``image_size`` (width, height) px without calibration."""
+    width, height = (float(v) for v in image_size)
+    focal = ASSUMED_FOCAL_PER_LONG_SIDE * max(width, height)
+    return np.array([[focal, 0.0, width / 2], [0.0, focal, height / 2], [0.0, 0.0, 1.0]])
 
 
 @dataclass
@@ -75,10 +86,13 @@ class ModelInput:
         normalized: (N, J, 2) float32 tensor, Pose2Mesh-normalized keypoints
             (p2m_model.nn.pose_normalization), on the predictor's device.
         scores: (N, J) float32 tensor of confidences in [0, 1], same device.
+        root_ray: (N, 2) the root's viewing ray (x/z, y/z) for a PoseNet that takes it
+            (``posenet.root_ray`` other than "none"), else None.
     """
 
     normalized: torch.Tensor
     scores: torch.Tensor
+    root_ray: torch.Tensor | None = None
 
     def __len__(self) -> int:
         return self.normalized.shape[0]
@@ -124,8 +138,8 @@ class Pose2MeshPredictor:
             asset = BodyModelAsset.load()
         return cls(load_checkpoint(checkpoint, asset), asset, device)
 
-    def predict(self, keypoints: np.ndarray, scores: np.ndarray,
-                image_size: tuple[float, float]) -> PredictionResult:
+    def predict(self, keypoints: np.ndarray, scores: np.ndarray, image_size: tuple[float, float],
+                camera_matrix: np.ndarray | None = None) -> PredictionResult:
         """Predict joints and meshes of N people: PoseNet, then MeshNet on its poses.
 
         Args:
@@ -133,23 +147,29 @@ class Pose2MeshPredictor:
             scores: (N, 17) confidences in [0, 1]; each person needs at least one
                 score above ``config.normalization.score_threshold``.
             image_size: (width, height) pixels, positive. The normalization is
-                translation- and scale-free, so it is only checked.
+                translation- and scale-free; the size places the assumed camera.
+            camera_matrix: (3, 3) K of the camera, pixels (from ``CameraInfo``), or (N, 3, 3)
+                one per person; None = :func:`assumed_camera_matrix`. A PoseNet trained with
+                ``root_ray`` reads each person's viewing direction from it; others ignore it.
 
         Raises:
             ValueError: naming the bad input (and person) for wrong shapes, an
                 empty batch, NaN/inf keypoints or keypoints beyond
                 ``MAX_ABS_KEYPOINT_PX`` (p2m_model.input_limits), scores outside
-                [0, 1] or a person without confident joints.
+                [0, 1], a person without confident joints, or a camera matrix that is
+                not finite or has non-positive focal lengths.
         """
-        return self.predict_prepared(self.prepare(*self.checked_input(keypoints, scores, image_size)))
+        checked = self.checked_input(keypoints, scores, image_size)
+        return self.predict_prepared(self.prepare(*checked, self.checked_camera(camera_matrix, image_size)))
 
-    def lift(self, keypoints: np.ndarray, scores: np.ndarray,
-             image_size: tuple[float, float]) -> np.ndarray:
+    def lift(self, keypoints: np.ndarray, scores: np.ndarray, image_size: tuple[float, float],
+             camera_matrix: np.ndarray | None = None) -> np.ndarray:
         """PoseNet alone: (N, 17, 3) COCO-17 joints, metres, root-relative, camera axes.
 
         Args and Raises: as :meth:`predict`.
         """
-        return self.lift_prepared(self.prepare(*self.checked_input(keypoints, scores, image_size)))
+        checked = self.checked_input(keypoints, scores, image_size)
+        return self.lift_prepared(self.prepare(*checked, self.checked_camera(camera_matrix, image_size)))
 
     def recover_mesh(self, keypoints: np.ndarray, scores: np.ndarray,
                      image_size: tuple[float, float], pose3d_coco: np.ndarray) -> PredictionResult:
@@ -173,9 +193,10 @@ class Pose2MeshPredictor:
         _raise_for_people(~np.isfinite(pose3d_coco).all(axis=(1, 2)), "pose3d_coco is NaN or inf")
         _raise_for_people((np.abs(pose3d_coco) > MAX_ABS_JOINT_M).any(axis=(1, 2)),
                           f"pose3d_coco beyond {MAX_ABS_JOINT_M:g} m")
-        return self.recover_mesh_prepared(self.prepare(keypoints, scores), pose3d_coco)
+        return self.recover_mesh_prepared(self.prepare(keypoints, scores, assumed_camera_matrix(image_size)),
+                                          pose3d_coco)
 
-    def prepare(self, keypoints: np.ndarray, scores: np.ndarray) -> ModelInput:
+    def prepare(self, keypoints: np.ndarray, scores: np.ndarray, camera_matrix: np.ndarray) -> ModelInput:
         """Normalize N people's keypoints for the networks, without checking them.
 
         Args:
@@ -183,22 +204,33 @@ class Pose2MeshPredictor:
                 same limits elsewhere (finite, within ``MAX_ABS_KEYPOINT_PX``).
             scores: (N, 17) in [0, 1], each person with a score above
                 ``config.normalization.score_threshold``.
+            camera_matrix: (3, 3) or (N, 3, 3) K, pixels, positive focal lengths (see
+                :meth:`checked_camera`).
         """
         with torch.inference_mode():
             keypoints_t = torch.as_tensor(keypoints, dtype=torch.float32, device=self.device)
             scores_t = torch.as_tensor(scores, dtype=torch.float32, device=self.device)
-            return ModelInput(normalize_keypoints(keypoints_t, scores_t, self.config.normalization),
-                              scores_t)
+            normalization = self.config.normalization
+            ray = None
+            if self.config.posenet.root_ray != "none":
+                matrix = np.broadcast_to(np.asarray(camera_matrix, dtype=np.float64), (len(keypoints), 3, 3))
+                focal = torch.as_tensor(matrix[:, [0, 1], [0, 1]], dtype=torch.float32, device=self.device)
+                centre = torch.as_tensor(matrix[:, [0, 1], 2], dtype=torch.float32, device=self.device)
+                ray = root_ray(keypoints_t, scores_t, focal, centre, COCO17_PELVIS_JOINTS, normalization)
+            return ModelInput(normalize_keypoints(keypoints_t, scores_t, normalization), scores_t, ray)
 
     def predict_prepared(self, inputs: ModelInput) -> PredictionResult:
         """:meth:`predict` on prepared input: PoseNet, then MeshNet on its poses."""
         with torch.inference_mode():
-            return self._mesh_result(inputs, self.model.posenet(inputs.normalized, inputs.scores))
+            return self._mesh_result(inputs, self._lift(inputs))
 
     def lift_prepared(self, inputs: ModelInput) -> np.ndarray:
         """:meth:`lift` on prepared input: (N, 17, 3) COCO-17 joints, metres, root-relative."""
         with torch.inference_mode():
-            return self.model.posenet(inputs.normalized, inputs.scores).cpu().numpy()
+            return self._lift(inputs).cpu().numpy()
+
+    def _lift(self, inputs: ModelInput) -> torch.Tensor:
+        return self.model.posenet(inputs.normalized, inputs.scores, inputs.root_ray)
 
     def recover_mesh_prepared(self, inputs: ModelInput, pose3d_coco: np.ndarray) -> PredictionResult:
         """:meth:`recover_mesh` on prepared input and checked (N, 17, 3) poses, metres."""
@@ -243,6 +275,22 @@ class Pose2MeshPredictor:
         _raise_for_people(~(scores > threshold).any(axis=1),
                           f"no joint scores above the threshold {threshold} (all-zero scores?)")
         return keypoints, scores
+
+    @staticmethod
+    def checked_camera(camera_matrix: np.ndarray | None, image_size: tuple[float, float]) -> np.ndarray:
+        """``camera_matrix`` as a float64 (3, 3) or (N, 3, 3) array, or the assumed camera for None.
+
+        Raises:
+            ValueError: a matrix of another shape, not finite, or with a focal length <= 0.
+        """
+        if camera_matrix is None:
+            return assumed_camera_matrix(image_size)
+        matrix = np.asarray(camera_matrix, dtype=np.float64)
+        if matrix.shape[-2:] != (3, 3) or matrix.ndim not in (2, 3):
+            raise ValueError(f"camera_matrix must be (3, 3) or (N, 3, 3), got {matrix.shape}")
+        if not np.isfinite(matrix).all() or (matrix[..., [0, 1], [0, 1]] <= 0).any():
+            raise ValueError("camera_matrix must be finite with positive focal lengths fx, fy")
+        return matrix
 
 
 def _raise_for_people(bad: np.ndarray, problem: str) -> None:

@@ -11,6 +11,7 @@ import numpy as np
 from p2m_model.body.skeletons import H36M17_JOINT_NAMES
 from p2m_model.camera_placement import pinhole_intrinsics
 from p2m_model.evaluation.figures import new_figure, save_figure
+from p2m_model.evaluation.posenet_report import SOURCE_GROUPS
 from p2m_model.evaluation.scoring import SampleErrors
 from p2m_model.mesh_rendering import render
 from p2m_model.predictor import Pose2MeshPredictor
@@ -166,9 +167,9 @@ def _render_examples(predictor: Pose2MeshPredictor, dataset: Any, indices: list[
     figure, grid = new_figure(2, len(indices), figsize=(3.2 * len(indices), 6.4))
     for column, index in enumerate(indices):
         item = {k: v.numpy() for k, v in dataset[index].items()}
-        result = predictor.predict(item["keypoints"][None], item["scores"][None],
-                                   tuple(item["image_size"]))
         camera_matrix = pinhole_intrinsics(float(item["focal_px"]), item["principal_point_px"])
+        result = predictor.predict(item["keypoints"][None], item["scores"][None],
+                                   tuple(item["image_size"]), camera_matrix)
         size = tuple(int(s) for s in item["image_size"])
         for row, (vertices, colour, title) in enumerate((
                 (item["vertices"], (190, 190, 190), "truth"),
@@ -199,6 +200,17 @@ def source_table(errors: SampleErrors, sources: np.ndarray, source_names: list[s
     return rows
 
 
+def group_table(errors: SampleErrors, sources: np.ndarray, source_names: list[str]) -> list[dict[str, Any]]:
+    """Mean errors of every group of sources (:data:`~p2m_model.evaluation.posenet_report.SOURCE_GROUPS`)
+    present, as rows like :func:`source_table`'s."""
+    rows = []
+    for group, members in SOURCE_GROUPS.items():
+        chosen = np.isin(sources, [i for i, name in enumerate(source_names) if name in members])
+        if chosen.any():
+            rows.append({"source": group, **errors.summary(chosen)})
+    return rows
+
+
 def write_report(output: Path, errors: SampleErrors, predictor: Pose2MeshPredictor, dataset: Any,
                  command: str, split: str, history: str | None = None,
                  source_names: list[str] | None = None) -> dict[str, Any]:
@@ -221,12 +233,13 @@ def write_report(output: Path, errors: SampleErrors, predictor: Pose2MeshPredict
     examples = [int(order[int(q * (len(order) - 1))]) for q in (0.25, 0.5, 0.75, 0.95)][:MESH_EXAMPLES]
     _render_examples(predictor, dataset, examples, output / "meshes.png")
     curve = _plot_history(Path(history), output / "learning_curve.png") if history else None
-    by_source = (source_table(errors, np.asarray(dataset.sources)[:len(errors.mpjpe)], source_names)
-                 if source_names else [])
+    scored_sources = np.asarray(dataset.sources)[:len(errors.mpjpe)]
+    by_source = source_table(errors, scored_sources, source_names) if source_names else []
+    by_group = group_table(errors, scored_sources, source_names) if source_names else []
 
     figures = {"split": split, "command": command, "asset_version": predictor.asset.version,
                **summary, "per_joint_mm": dict(zip(H36M17_JOINT_NAMES, per_joint.tolist())),
-               "by_noise_level": rows, "by_source": by_source,
+               "by_noise_level": rows, "by_source": by_source, "by_group": by_group,
                "median_mm": {"mpjpe": float(np.median(errors.mpjpe)),
                              "pa_mpjpe": float(np.median(errors.pa_mpjpe)),
                              "mpvpe": float(np.median(errors.mpvpe))},
@@ -238,7 +251,7 @@ def write_report(output: Path, errors: SampleErrors, predictor: Pose2MeshPredict
     lines = [
         f"# Evaluation on the synthetic `{split}` split", "",
         f"Produced by `{command}`.", "",
-        f"{summary['samples']} people (evaluation motion clips, fixed random views, synthesized "
+        f"{summary['samples']} people (held-out poses, fixed random views, synthesized "
         "detector noise); body model asset "
         f"`{predictor.asset.version}`. Millimetres; MPJPE and MPVPE after pelvis alignment, "
         "PA-MPJPE after similarity Procrustes; joint errors over 14 of the H36M-17 joints "
@@ -248,12 +261,25 @@ def write_report(output: Path, errors: SampleErrors, predictor: Pose2MeshPredict
         f"| MPJPE | {summary['mpjpe_mm']:.1f} | {figures['median_mm']['mpjpe']:.1f} |",
         f"| PA-MPJPE | {summary['pa_mpjpe_mm']:.1f} | {figures['median_mm']['pa_mpjpe']:.1f} |",
         f"| MPVPE | {summary['mpvpe_mm']:.1f} | {figures['median_mm']['mpvpe']:.1f} |", "",
+        "Surface (predicted mesh against the true one, :mod:`p2m_model.evaluation.surface_metrics`): "
+        f"mean edge-length error {summary['edge_length_error_mm']:.2f} mm, face-normal angle error "
+        f"{summary['normal_angle_error_deg']:.1f} degrees, roughness ratio {summary['roughness_ratio']:.2f} "
+        "(1 = as smooth as the body).", "",
         "## Error per joint", "", "![per joint](per_joint.png)", "",
-        *(["## Error per pose source", "",
-           "`joint_limits`: random poses within per-joint limits; the others: motion clips.", "",
-           "| source | people | MPJPE | PA-MPJPE | MPVPE |", "| --- | --- | --- | --- | --- |",
+        *(["## Error per group of sources (the issues' targets)", "",
+           "| group | people | MPJPE | PA-MPJPE | MPVPE | edge error | normal angle | roughness |",
+           "| --- | --- | --- | --- | --- | --- | --- | --- |",
            *[f"| {r['source']} | {r['samples']} | {r['mpjpe_mm']:.1f} | {r['pa_mpjpe_mm']:.1f} | "
-             f"{r['mpvpe_mm']:.1f} |" for r in by_source], ""] if by_source else []),
+             f"{r['mpvpe_mm']:.1f} | {r['edge_length_error_mm']:.2f} | {r['normal_angle_error_deg']:.1f} | "
+             f"{r['roughness_ratio']:.2f} |" for r in by_group], ""] if by_group else []),
+        *(["## Error per pose source", "",
+           "`joint_limits*`: random poses within per-joint limits; `everyday_held_out`: procedural "
+           "everyday activities of seeds never trained on; the others: held-out motion clips.", "",
+           "| source | people | MPJPE | PA-MPJPE | MPVPE | edge error | normal angle | roughness |",
+           "| --- | --- | --- | --- | --- | --- | --- | --- |",
+           *[f"| {r['source']} | {r['samples']} | {r['mpjpe_mm']:.1f} | {r['pa_mpjpe_mm']:.1f} | "
+             f"{r['mpvpe_mm']:.1f} | {r['edge_length_error_mm']:.2f} | {r['normal_angle_error_deg']:.1f} | "
+             f"{r['roughness_ratio']:.2f} |" for r in by_source], ""] if by_source else []),
         "## Error against the 2D input error", "",
         "| 2D error (% of box diagonal) | people | MPJPE | PA-MPJPE | MPVPE |",
         "| --- | --- | --- | --- | --- |",

@@ -10,6 +10,7 @@ runs the model through :class:`Pose2MeshPredictor`, the path users call.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,12 +19,15 @@ from tqdm import tqdm
 
 from p2m_model.body.skeletons import H36M17_JOINT_NAMES
 from p2m_model.evaluation.metrics import MM_PER_M, mean_point_error, pa_mpjpe
-from p2m_model.predictor import Pose2MeshPredictor
+from p2m_model.evaluation.surface_metrics import SurfaceScorer
+from p2m_model.predictor import Pose2MeshPredictor, PredictionResult
 
 PELVIS = H36M17_JOINT_NAMES.index("pelvis")
 # H36M-17 joints scored by MPJPE / PA-MPJPE: all but pelvis, torso and nose.
 SCORED_JOINTS = tuple(index for index, name in enumerate(H36M17_JOINT_NAMES)
                       if name not in ("pelvis", "torso", "nose"))
+SUMMARY_MEASURES = ("mpjpe", "pa_mpjpe", "mpvpe", "edge_length_error_mm", "normal_angle_error_deg",
+                    "roughness_ratio")
 
 
 @dataclass
@@ -37,6 +41,8 @@ class SampleErrors:
         per_joint: (N, 17) pelvis-aligned errors of all H36M-17 joints.
         noise_level: (N,) mean 2D detection error over joints, as a percentage of
             the diagonal of the exact keypoints' bounding box (how hard the input was).
+        edge_length_error_mm, normal_angle_error_deg, roughness_ratio: (N,) how much the
+            predicted mesh looks like a body surface (:mod:`p2m_model.evaluation.surface_metrics`).
     """
 
     mpjpe: np.ndarray
@@ -44,14 +50,18 @@ class SampleErrors:
     mpvpe: np.ndarray
     per_joint: np.ndarray
     noise_level: np.ndarray
+    edge_length_error_mm: np.ndarray
+    normal_angle_error_deg: np.ndarray
+    roughness_ratio: np.ndarray
 
     def summary(self, chosen: np.ndarray | None = None) -> dict[str, float]:
         """Means over the samples ``chosen`` (an (N,) bool mask; None = all):
-        {"mpjpe_mm", "pa_mpjpe_mm", "mpvpe_mm", "samples"}."""
+        {"mpjpe_mm", "pa_mpjpe_mm", "mpvpe_mm", "edge_length_error_mm", "normal_angle_error_deg",
+        "roughness_ratio", "samples"}."""
         chosen = np.ones(self.mpjpe.size, dtype=bool) if chosen is None else chosen
-        return {"mpjpe_mm": float(self.mpjpe[chosen].mean()),
-                "pa_mpjpe_mm": float(self.pa_mpjpe[chosen].mean()),
-                "mpvpe_mm": float(self.mpvpe[chosen].mean()), "samples": int(chosen.sum())}
+        means = {name: float(getattr(self, name)[chosen].mean()) for name in SUMMARY_MEASURES}
+        return {"mpjpe_mm": means.pop("mpjpe"), "pa_mpjpe_mm": means.pop("pa_mpjpe"),
+                "mpvpe_mm": means.pop("mpvpe"), **means, "samples": int(chosen.sum())}
 
 
 def noise_level_percent(keypoints: np.ndarray, keypoints_exact: np.ndarray) -> np.ndarray:
@@ -109,29 +119,50 @@ def vertex_errors(pred_vertices: np.ndarray, gt_vertices: np.ndarray,
     return MM_PER_M * mean_point_error(pred, gt)
 
 
-def score_batch(predictor: Pose2MeshPredictor, batch: dict[str, torch.Tensor]) -> SampleErrors:
+def score_batch(predictor: Pose2MeshPredictor, batch: dict[str, torch.Tensor],
+                surface: SurfaceScorer | None = None) -> SampleErrors:
     """Predict one batch of dataset items and score it against their ground truth.
 
     Args:
         predictor: the model under test.
         batch: collated :class:`~p2m_model.synthesis.dataset.SyntheticBodyDataset`
-            items (keypoints, scores, keypoints_exact, image_size, joints_h36m, vertices).
+            items or :meth:`~p2m_model.synthesis.view_sampler.ViewBatch.tensors` (keypoints,
+            scores, keypoints_exact, image_size, joints_h36m, vertices; focal_px and
+            principal_point_px when known, else the predictor's assumed camera).
+        surface: the surface scorer of the predictor's mesh (made here when None).
     """
+    surface = surface or SurfaceScorer(predictor.faces, predictor.asset.hierarchy.num_vertices)
+    return score_result(predict_batch(predictor, batch), batch, surface)
+
+
+def predict_batch(predictor: Pose2MeshPredictor, batch: dict[str, torch.Tensor]) -> PredictionResult:
+    """The predictor's result on one batch (see :func:`score_batch`), each person through its own
+    camera when the batch has them."""
     keypoints = batch["keypoints"].numpy()
-    scores = batch["scores"].numpy()
-    sizes = batch["image_size"].numpy()
-    # Normalization is free of translation and scale, so one call can carry
-    # people from different image sizes; image_size is only validated.
-    result = predictor.predict(keypoints, scores, tuple(sizes[0]))
+    cameras = None
+    if "focal_px" in batch:
+        cameras = np.zeros((len(keypoints), 3, 3))
+        cameras[:, [0, 1], [0, 1]] = batch["focal_px"].numpy()[:, None]
+        cameras[:, :2, 2] = batch["principal_point_px"].numpy()
+        cameras[:, 2, 2] = 1.0
+    # Normalization is free of translation and scale, so one call can carry people from
+    # different image sizes.
+    return predictor.predict(keypoints, batch["scores"].numpy(), tuple(batch["image_size"].numpy()[0]), cameras)
+
+
+def score_result(result: PredictionResult, batch: dict[str, torch.Tensor], surface: SurfaceScorer) -> SampleErrors:
+    """Errors of a :func:`predict_batch` result against the batch's ground truth."""
     gt_joints = batch["joints_h36m"].numpy()
     per_joint, mpjpe, pa = joint_errors(result.joints3d, gt_joints)
+    surface_errors = surface.score(result.vertices, batch["vertices"].numpy())
     return SampleErrors(
         mpjpe=mpjpe,
         pa_mpjpe=pa,
         mpvpe=vertex_errors(result.vertices, batch["vertices"].numpy(),
                             result.joints3d[:, PELVIS], gt_joints[:, PELVIS]),
         per_joint=per_joint,
-        noise_level=noise_level_percent(keypoints, batch["keypoints_exact"].numpy()),
+        noise_level=noise_level_percent(batch["keypoints"].numpy(), batch["keypoints_exact"].numpy()),
+        **dataclasses.asdict(surface_errors),
     )
 
 
@@ -149,7 +180,8 @@ def evaluate(predictor: Pose2MeshPredictor, dataset: torch.utils.data.Dataset,
     loader = torch.utils.data.DataLoader(torch.utils.data.Subset(dataset, range(count)),
                                          batch_size=batch_size, shuffle=False,
                                          generator=torch.Generator())  # leave global RNG alone
-    parts = [score_batch(predictor, batch)
+    surface = SurfaceScorer(predictor.faces, predictor.asset.hierarchy.num_vertices)
+    parts = [score_batch(predictor, batch, surface)
              for batch in tqdm(loader, desc="evaluate", unit="batch", disable=not progress,
                                leave=False)]
     return concatenate(parts)

@@ -37,13 +37,16 @@ class Pose2MeshNet(nn.Module):
     Args:
         config: the cascade's configuration.
         hierarchy: mesh hierarchy (``perm``, ``level_edges``) of the body model.
+        template: (V, 3) rest vertices of the body model (needed by a MeshNet with
+            ``output_level`` > 0).
 
     Shapes:
         keypoints_norm (B, J, 2) normalized 2D (see ``normalize_keypoints``),
-        scores (B, J) -> Pose2MeshOutput(pose3d (B, J, 3), vertices (B, V, 3)).
+        scores (B, J)[, root_ray (B, 2) for a PoseNet that takes it]
+        -> Pose2MeshOutput(pose3d (B, J, 3), vertices (B, V, 3)).
     """
 
-    def __init__(self, config: Pose2MeshConfig, hierarchy: Any) -> None:
+    def __init__(self, config: Pose2MeshConfig, hierarchy: Any, template: Any = None) -> None:
         super().__init__()
         self.config = config
         skeleton = get_skeleton(config.skeleton)
@@ -51,10 +54,11 @@ class Pose2MeshNet(nn.Module):
             raise ValueError(f"posenet.num_joints={config.posenet.num_joints} but skeleton "
                              f"{skeleton.name!r} has {skeleton.num_joints} joints")
         self.posenet = PoseNet(config.posenet)
-        self.meshnet = MeshNet(config.meshnet, skeleton, hierarchy)
+        self.meshnet = MeshNet(config.meshnet, skeleton, hierarchy, template)
 
-    def forward(self, keypoints_norm: torch.Tensor, scores: torch.Tensor) -> Pose2MeshOutput:
-        pose3d = self.posenet(keypoints_norm, scores)
+    def forward(self, keypoints_norm: torch.Tensor, scores: torch.Tensor,
+                root_ray: torch.Tensor | None = None) -> Pose2MeshOutput:
+        pose3d = self.posenet(keypoints_norm, scores, root_ray)
         return Pose2MeshOutput(pose3d=pose3d, vertices=self.mesh(keypoints_norm, pose3d, scores))
 
     def mesh(self, keypoints_norm: torch.Tensor, pose3d: torch.Tensor,

@@ -11,6 +11,7 @@ from p2m_model.body.skeletons import Skeleton
 from p2m_model.config import MeshNetConfig
 from p2m_model.nn.cheb_conv import ChebConv
 from p2m_model.nn.graph import joint_laplacian, mesh_laplacian
+from p2m_model.nn.mesh_upsampling import EmbeddedDeformationUpsampling
 
 
 class GraphLayer(nn.Module):
@@ -101,7 +102,7 @@ class MeshNet(nn.Module):
         the coarsest mesh level Lc, then level by level: 2x nearest upsampling,
         GCN layer + residual block, down to level 0; a last ChebConv to xyz.
       * ``direct_upsampling``: as above down to level m = ``direct_jump_level``,
-        then one jump to level 0 (each node repeated 2**m times).
+        then one jump to the output level (each node repeated 2**(m - l) times).
       * ``fc_to_vertices``: an MLP from the flattened J x C input to V x 3.
 
     Graph activations are node-major (N, B, C) inside, so every sparse product
@@ -116,13 +117,16 @@ class MeshNet(nn.Module):
         skeleton: input joint set (joint graph).
         hierarchy: mesh hierarchy with ``perm`` (P0,) and ``level_edges``
             (list over levels of (E_l, 2) edges), see docs/design-contracts.md.
+        template: (V, 3) rest vertices of the body model; needed when ``config.output_level``
+            > 0 (the upsampling's detail and weights come from it).
 
     Shapes:
         joint_features (B, J, C) with C = ``config.in_channels`` -> vertices (B, V, 3)
         in metres, root-relative, vertex order of the body model.
     """
 
-    def __init__(self, config: MeshNetConfig, skeleton: Skeleton, hierarchy: Any) -> None:
+    def __init__(self, config: MeshNetConfig, skeleton: Skeleton, hierarchy: Any,
+                 template: np.ndarray | None = None) -> None:
         super().__init__()
         self.config = config
         num_joints = skeleton.num_joints
@@ -139,13 +143,17 @@ class MeshNet(nn.Module):
                 nn.Linear(config.fc_hidden, self.num_vertices * 3))
             return
 
-        channels = config.level_channels
-        coarse_level = len(channels) - 1
+        output_level = config.output_level
+        channels = {output_level + i: c for i, c in enumerate(config.level_channels)}
+        blocks = {output_level + i: b for i, b in enumerate(config.level_blocks)}
+        coarse_level = max(channels)
         level0_size = perm.size
         if len(hierarchy.level_edges) <= coarse_level or level0_size % (1 << coarse_level):
             raise ValueError(
-                f"level_channels names {coarse_level + 1} levels but the hierarchy has "
+                f"level_channels names levels up to {coarse_level} but the hierarchy has "
                 f"{len(hierarchy.level_edges)} levels of {level0_size} level-0 positions")
+        if output_level > 0 and template is None:
+            raise ValueError(f"output_level {output_level} needs the body model's template")
         self.coarse_level = coarse_level
         self.coarse_nodes = level0_size >> coarse_level
         K = config.cheb_k
@@ -156,20 +164,25 @@ class MeshNet(nn.Module):
         self.joints_to_mesh = nn.Linear(num_joints * config.joint_channels,
                                         self.coarse_nodes * config.fc_channels)
         self.coarse_stage = MeshStage(coarse_level, 1, config.fc_channels, channels[coarse_level],
-                                      config.level_blocks[coarse_level], K)
+                                      blocks[coarse_level], K)
 
         if config.variant == "coarse_to_fine":
-            stage_levels = list(range(coarse_level - 1, -1, -1))
+            stage_levels = list(range(coarse_level - 1, output_level - 1, -1))
         else:
-            stage_levels = list(range(coarse_level - 1, config.direct_jump_level - 1, -1)) + [0]
+            stage_levels = list(range(coarse_level - 1, config.direct_jump_level - 1, -1)) + [output_level]
         stages = []
         previous = coarse_level
         for level in stage_levels:
             stages.append(MeshStage(level, 1 << (previous - level), channels[previous],
-                                    channels[level], config.level_blocks[level], K))
+                                    channels[level], blocks[level], K))
             previous = level
         self.stages = nn.ModuleList(stages)
-        self.output_conv = ChebConv(channels[0], 3, K)
+        self.output_level = output_level
+        if output_level > 0:
+            self.upsampling = EmbeddedDeformationUpsampling(hierarchy, template, output_level)
+            self.output_conv = ChebConv(channels[output_level], EmbeddedDeformationUpsampling.channels, K)
+        else:
+            self.output_conv = ChebConv(channels[0], 3, K)
 
         self.register_buffer("joint_laplacian", joint_laplacian(skeleton), persistent=False)
         for level in sorted({coarse_level, *stage_levels}):
@@ -193,6 +206,8 @@ class MeshNet(nn.Module):
         x = x.view(batch, self.coarse_nodes, -1).transpose(0, 1)
         for stage in [self.coarse_stage, *self.stages]:
             x = stage(x, self.level_laplacian(stage.level))
-        x = self.output_conv.forward_node_major(x, self.level_laplacian(0))  # P0 x B x 3
+        x = self.output_conv.forward_node_major(x, self.level_laplacian(self.output_level))  # P_l x B x C
+        if self.output_level > 0:
+            return self.upsampling(x)
         # Drop fake nodes, vertex order: V x B x 3 -> B x V x 3.
         return x[self.vertex_positions].transpose(0, 1).contiguous()

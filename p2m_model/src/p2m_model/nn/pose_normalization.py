@@ -109,7 +109,7 @@ def root_ray(keypoints: torch.Tensor, scores: torch.Tensor, focal_px: torch.Tens
 
     Args:
         keypoints: (B, J, 2) pixels; scores: (B, J) confidences.
-        focal_px: (B,) focal lengths (fx = fy), pixels.
+        focal_px: (B,) focal lengths (fx = fy) or (B, 2) (fx, fy), pixels.
         principal_point_px: (B, 2) pixels.
         pelvis_joints: the indices of the two hips in the joint set.
         config: the confidence threshold and box scale.
@@ -122,4 +122,5 @@ def root_ray(keypoints: torch.Tensor, scores: torch.Tensor, focal_px: torch.Tens
     hips = list(pelvis_joints)
     both_hips = mask[:, hips].all(dim=1, keepdim=True)
     root_px = torch.where(both_hips, keypoints[:, hips].mean(dim=1), box_centre)
-    return (root_px - principal_point_px) / focal_px[:, None]
+    focal = focal_px if focal_px.ndim == 2 else focal_px[:, None]
+    return (root_px - principal_point_px) / focal

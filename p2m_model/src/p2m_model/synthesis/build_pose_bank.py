@@ -55,9 +55,12 @@ class PoseBankBuilder:
         motion_directory: folder of the DeepMimic ``humanoid3d_*.txt`` clips.
         mix: pose-source settings.
         batch_size: bodies per Anny call.
+        keep_vertices: keep every body's mesh too (a mesh bank for MeshNet).
     """
 
-    def __init__(self, motion_directory: pathlib.Path, mix: PoseMixConfig, batch_size: int = 256) -> None:
+    def __init__(
+        self, motion_directory: pathlib.Path, mix: PoseMixConfig, batch_size: int = 256, keep_vertices: bool = False
+    ) -> None:
         from p2m_model.body.asset import BodyModelAsset
         from p2m_model.synthesis.anny_bodies import AnnyBodyGenerator
 
@@ -70,15 +73,21 @@ class PoseBankBuilder:
         ]
         self.mix = mix
         self.batch_size = batch_size
+        self.keep_vertices = keep_vertices
 
-    def joints(self, rotations: np.ndarray, phenotypes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """COCO-17 and H36M-17 joints (N, 17, 3) of posed bodies (see :func:`joints_from_vertices`)."""
-        parts = []
+    def bodies(self, rotations: np.ndarray, phenotypes: np.ndarray) -> dict[str, np.ndarray]:
+        """joints_coco and joints_h36m (N, 17, 3) of posed bodies (see :func:`joints_from_vertices`),
+        their phenotypes and, with ``keep_vertices``, their vertices (N, V, 3) float16."""
+        parts: dict[str, list[np.ndarray]] = {"joints_coco": [], "joints_h36m": [], "vertices": []}
         for start in range(0, len(rotations), self.batch_size):
             stop = start + self.batch_size
             vertices = self.generator.generate(rotations[start:stop], phenotypes[start:stop])
-            parts.append(joints_from_vertices(vertices, self.asset.coco17_regressor, self.asset.h36m17_regressor))
-        return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+            coco, h36m = joints_from_vertices(vertices, self.asset.coco17_regressor, self.asset.h36m17_regressor)
+            parts["joints_coco"].append(coco)
+            parts["joints_h36m"].append(h36m)
+            if self.keep_vertices:
+                parts["vertices"].append(vertices.astype(np.float16))
+        return {key: np.concatenate(value) for key, value in parts.items() if value} | {"phenotypes": phenotypes}
 
     def poses(self, rng: np.random.Generator, source: str, count: int) -> np.ndarray:
         """(count, B, 3, 3) rotations of one pose source."""
@@ -96,26 +105,23 @@ class PoseBankBuilder:
 
     def source_bank(self, rng: np.random.Generator, source: str, count: int, progress) -> dict[str, np.ndarray]:
         """``count`` bodies of ``source``; recombined bodies with self-contact are drawn again."""
-        kept: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        kept: list[dict[str, np.ndarray]] = []
         remaining = count
         while remaining > 0:
             batch = min(remaining, 4 * self.batch_size)
             phenotypes = sample_phenotypes(rng, batch, PhenotypeConfig())
-            coco, h36m = self.joints(self.poses(rng, source, batch), phenotypes)
-            keep = ~self_contact(coco) if source == RECOMBINED else np.ones(batch, dtype=bool)
-            kept.append((coco[keep], h36m[keep], phenotypes[keep]))
+            bodies = self.bodies(self.poses(rng, source, batch), phenotypes)
+            keep = ~self_contact(bodies["joints_coco"]) if source == RECOMBINED else np.ones(batch, dtype=bool)
+            kept.append({key: value[keep] for key, value in bodies.items()})
             remaining -= int(keep.sum())
             progress.update(int(keep.sum()))
-        coco, h36m, phenotypes = (np.concatenate([k[i] for k in kept])[:count] for i in range(3))
-        return {"joints_coco": coco, "joints_h36m": h36m, "phenotypes": phenotypes}
+        return {key: np.concatenate([k[key] for k in kept])[:count] for key in kept[0]}
 
     def clip_bank(self, rng: np.random.Generator, name: str) -> dict[str, np.ndarray]:
         """Every frame of clip ``name``, as played and mirrored, each with a random body."""
         frames = retarget_clip(load_clip(self.motion_directory / f"humanoid3d_{name}.txt"), self.skeleton)
         rotations = np.concatenate([frames, mirror_poses(frames, self.skeleton)])
-        phenotypes = sample_phenotypes(rng, len(rotations), PhenotypeConfig())
-        coco, h36m = self.joints(rotations, phenotypes)
-        return {"joints_coco": coco, "joints_h36m": h36m, "phenotypes": phenotypes}
+        return self.bodies(rotations, sample_phenotypes(rng, len(rotations), PhenotypeConfig()))
 
 
 def _bank(parts: dict[str, dict[str, np.ndarray]]) -> PoseBank:
@@ -126,6 +132,7 @@ def _bank(parts: dict[str, dict[str, np.ndarray]]) -> PoseBank:
         np.concatenate([np.full(len(p["joints_coco"]), i, dtype=np.int16) for i, p in enumerate(parts.values())]),
         np.concatenate([p["phenotypes"] for p in parts.values()]).astype(np.float16),
         sources,
+        np.concatenate([p["vertices"] for p in parts.values()]) if "vertices" in next(iter(parts.values())) else None,
     )
 
 
@@ -219,6 +226,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0, help="base seed")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     parser.add_argument(
+        "--vertices", action="store_true", help="keep every body's mesh (a mesh bank for MeshNet, ~82 kB a body)"
+    )
+    parser.add_argument(
         "--motion-dir", type=pathlib.Path, default=None, help="DeepMimic clips (default: pybullet_data's)"
     )
     args = parser.parse_args(argv)
@@ -226,7 +236,8 @@ def main(argv: list[str] | None = None) -> None:
         import torch
 
         torch.set_num_threads(args.threads)
-    builder = PoseBankBuilder(args.motion_dir or default_motion_directory(), PoseMixConfig())
+    motion_directory = args.motion_dir or default_motion_directory()
+    builder = PoseBankBuilder(motion_directory, PoseMixConfig(), keep_vertices=args.vertices)
     test_sizes = {EVERYDAY_HELD_OUT: args.everyday_test, JOINT_LIMITS_HELD_OUT: args.joint_limit_test}
     test_sizes = {name: count for name, count in test_sizes.items() if count > 0}
     sizes = {"val": args.val, "train": args.train}

@@ -17,7 +17,9 @@ Held-out sources for testing: every frame of each evaluation clip, everyday acti
 a seed range never used for training, and joint-limit poses of a held-out seed.
 
 Bank file (``.npz``): joints_coco (N, 17, 3) float32, joints_h36m (N, 17, 3) float32,
-source (N,) int16 into ``sources``, phenotypes (N, 6) float16, sources (S,) str.
+source (N,) int16 into ``sources``, phenotypes (N, 6) float16, sources (S,) str; a mesh bank
+(for MeshNet, ``build_pose_bank --vertices``) also vertices (N, V, 3) float16, same frame and
+root (~82 kB a body for Anny).
 """
 
 from __future__ import annotations
@@ -211,6 +213,7 @@ class PoseBank:
         source: (N,) int16 index into ``sources``.
         phenotypes: (N, 6) float16 Anny phenotypes.
         sources: names of the pose sources.
+        vertices: (N, V, 3) float16 mesh vertices, metres, same root; None in a joints-only bank.
     """
 
     joints_coco: np.ndarray
@@ -218,6 +221,7 @@ class PoseBank:
     source: np.ndarray
     phenotypes: np.ndarray
     sources: tuple[str, ...]
+    vertices: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.joints_coco)
@@ -231,6 +235,7 @@ class PoseBank:
             source=self.source,
             phenotypes=self.phenotypes,
             sources=np.array(self.sources),
+            **({} if self.vertices is None else {"vertices": self.vertices}),
         )
 
     @classmethod
@@ -241,6 +246,8 @@ class PoseBank:
             paths: bank files.
             skip_repeated_sources: leave out a later file's bodies of a source an earlier file
                 already had (test banks built apart hold the same held-out clips).
+
+        The bank has vertices when every file has them.
 
         Raises:
             FileNotFoundError: a path does not exist.
@@ -253,13 +260,15 @@ class PoseBank:
                 raise FileNotFoundError(f"pose bank not found: {path}")
             with np.load(path) as data:
                 part = {key: data[key] for key in data.files}
+                part.setdefault("vertices", None)
             names = [str(name) for name in part["sources"]]
             keep = np.ones(len(part["source"]), dtype=bool)
             if skip_repeated_sources:
                 keep = ~np.isin(part["source"], [i for i, name in enumerate(names) if name in sources])
             lookup = np.array([sources.setdefault(name, len(sources)) for name in names], dtype=np.int16)
             part = {key: part[key][keep] for key in ("joints_coco", "joints_h36m", "phenotypes")} | {
-                "source": lookup[part["source"][keep]]
+                "source": lookup[part["source"][keep]],
+                "vertices": None if part["vertices"] is None else part["vertices"][keep],
             }
             parts.append(part)
         return cls(
@@ -268,6 +277,8 @@ class PoseBank:
             np.concatenate([part["source"] for part in parts]),
             np.concatenate([part["phenotypes"] for part in parts]),
             tuple(sources),
+            None if any(part["vertices"] is None for part in parts)
+            else np.concatenate([part["vertices"] for part in parts]),
         )
 
     def select(self, chosen: np.ndarray) -> PoseBank:
@@ -278,6 +289,7 @@ class PoseBank:
             self.source[chosen],
             self.phenotypes[chosen],
             self.sources,
+            None if self.vertices is None else self.vertices[chosen],
         )
 
 

@@ -28,6 +28,8 @@ class ViewBatch:
         pose3d_coco: (B, 17, 3) COCO-17 joints relative to the root, camera orientation.
         joints_h36m: (B, 17, 3) H36M-17 joints relative to the same root, camera orientation.
         source: (B,) pose-source index of the bank.
+        vertices: (B, V, 3) float32 mesh vertices relative to the same root, camera orientation;
+            None when the bank has no meshes.
     """
 
     keypoints: np.ndarray
@@ -40,16 +42,18 @@ class ViewBatch:
     pose3d_coco: np.ndarray
     joints_h36m: np.ndarray
     source: np.ndarray
+    vertices: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.keypoints)
 
     def tensors(self, device: torch.device | str = "cpu") -> dict[str, torch.Tensor]:
-        """Every array as a float32 tensor on ``device`` (``source`` as int64)."""
+        """Every array as a float32 tensor on ``device`` (``source`` as int64, no ``vertices`` key
+        without meshes)."""
         out = {
             field.name: torch.as_tensor(getattr(self, field.name), dtype=torch.float32, device=device)
             for field in dataclasses.fields(self)
-            if field.name != "source"
+            if field.name != "source" and getattr(self, field.name) is not None
         }
         out["source"] = torch.as_tensor(self.source, dtype=torch.int64, device=device)
         return out
@@ -91,6 +95,9 @@ def view_bodies(rng: np.random.Generator, bank: PoseBank, indices: np.ndarray, c
         pose3d_coco=coco,
         joints_h36m=h36m,
         source=bank.source[indices],
+        vertices=None
+        if bank.vertices is None
+        else np.einsum("nik,nvk->nvi", cameras.rotation.astype(np.float32), bank.vertices[indices].astype(np.float32)),
     )
 
 
@@ -131,3 +138,21 @@ class StreamingViews:
 def fixed_views(bank: PoseBank, config: ViewConfig, seed: int) -> ViewBatch:
     """Every body of ``bank`` once, through views that depend only on ``seed`` (val/test sets)."""
     return view_bodies(np.random.default_rng([seed, 1 << 21]), bank, np.arange(len(bank)), config)
+
+
+class ViewDataset(torch.utils.data.Dataset):
+    """The people of a :class:`ViewBatch` one by one, as the evaluation code reads datasets.
+
+    Items: the batch's arrays for one person as float32 tensors (see :meth:`ViewBatch.tensors`);
+    ``sources`` is the (N,) pose-source index of every person.
+    """
+
+    def __init__(self, views: ViewBatch) -> None:
+        self.tensors = views.tensors()
+        self.sources = np.asarray(views.source)
+
+    def __len__(self) -> int:
+        return len(self.sources)
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        return {key: value[index] for key, value in self.tensors.items() if key != "source"}

@@ -51,6 +51,16 @@ def variant_config(base: TrainingConfig, name: str) -> TrainingConfig:
     return config
 
 
+def example_input(model: Pose2MeshNet, batch_size: int) -> tuple[torch.Tensor, ...]:
+    """Random (normalized keypoints, scores[, root ray]) for ``batch_size`` people on the model's
+    device: what its forward pass takes (timing and memory depend on the shapes only)."""
+    device = next(model.parameters()).device
+    inputs = (torch.randn(batch_size, 17, 2, device=device), torch.rand(batch_size, 17, device=device))
+    if model.config.posenet.root_ray != "none":
+        inputs += (0.2 * torch.randn(batch_size, 2, device=device),)
+    return inputs
+
+
 def inference_ms(model: Pose2MeshNet, repeats: int = 30, batch_size: int = 1,
                  warmup: int = 5) -> float:
     """Median ms of one forward pass of ``batch_size`` people on the model's device.
@@ -58,14 +68,13 @@ def inference_ms(model: Pose2MeshNet, repeats: int = 30, batch_size: int = 1,
     CUDA work is synchronized before each clock read, so GPU times are complete.
     """
     model.eval()
-    device = next(model.parameters()).device
-    keypoints = torch.randn(batch_size, 17, 2, device=device)
-    scores = torch.rand(batch_size, 17, device=device)
+    inputs = example_input(model, batch_size)
+    device = inputs[0].device
     times = []
     with torch.inference_mode():
         for index in range(repeats + warmup):
             start = time.perf_counter()
-            model(keypoints, scores)
+            model(*inputs)
             if device.type == "cuda":
                 torch.cuda.synchronize(device)
             if index >= warmup:
@@ -88,9 +97,8 @@ def activation_memory_mb(model: Pose2MeshNet, batch_size: int) -> float:
         return tensor
 
     model.train()
-    keypoints, scores = torch.randn(batch_size, 17, 2), torch.rand(batch_size, 17)
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
-        output = model(keypoints, scores)
+        output = model(*example_input(model, batch_size))
     (output.vertices.sum() + output.pose3d.sum()).backward()
     model.zero_grad(set_to_none=True)
     return sum(storages.values()) / 2**20

@@ -1,0 +1,290 @@
+"""Stage 2 of the cascade, as the Pose2Mesh release trains it: MeshNet on the frozen PoseNet.
+
+    python -m p2m_model.training.meshnet_stage --config p2m_model/configs/meshnet.yaml --output runs/meshnet
+    python -m p2m_model.training.meshnet_stage --config ... --output runs/meshnet --resume [--steps N]
+
+MeshNet takes the normalized 2D and the 3D pose that the stage-1 PoseNet (a checkpoint, frozen,
+in eval mode) lifts from it, as the paper's cascade does. Bodies come from a mesh bank
+(``build_pose_bank --vertices``) stored once in the body frame; every sample is a bank body
+turned by a new random camera (mesh and joints together) with new detector noise, so no view
+repeats. A run lives in one output directory: ``config.yaml``, ``state.pt`` (resumable, atomic),
+``model.safetensors`` (the whole cascade: the frozen PoseNet and the latest MeshNet, loadable by
+:class:`~p2m_model.predictor.Pose2MeshPredictor`), ``best.safetensors`` (lowest validation
+MPVPE) and ``history.jsonl`` (records carry ``samples``, training samples seen).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import math
+import os
+import random
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from p2m_model.atomic_files import write_atomically
+from p2m_model.body.asset import BodyModelAsset, JointRegressors
+from p2m_model.checkpoint import load_posenet_checkpoint, save_checkpoint
+from p2m_model.config import Pose2MeshConfig, check_keys, read_yaml_mapping, section_from_dict
+from p2m_model.evaluation.posenet_scoring import posenet_inputs
+from p2m_model.evaluation.scoring import evaluate
+from p2m_model.nn.cascade import Pose2MeshNet
+from p2m_model.nn.losses import LossWeights, pose2mesh_loss
+from p2m_model.predictor import Pose2MeshPredictor, resolve_device
+from p2m_model.run_history import append_history
+from p2m_model.synthesis.pose_bank import PoseBank
+from p2m_model.synthesis.view_sampler import StreamingViews, ViewConfig, ViewDataset, fixed_views
+from p2m_model.training.loop import (
+    HISTORY_NAME,
+    STATE_NAME,
+    OptimConfig,
+    learning_rate_factor,
+    record_config,
+    seed_everything,
+)
+from p2m_model.training.posenet_stage import BankConfig, training_bank_files
+
+LATEST_NAME = "model.safetensors"
+BEST_NAME = "best.safetensors"
+
+
+@dataclass
+class MeshNetStageConfig:
+    """A MeshNet training run.
+
+    Attributes:
+        model: the cascade's configuration; its ``posenet``, ``normalization`` and ``skeleton``
+            must be those of the ``posenet`` checkpoint.
+        posenet: the stage-1 PoseNet checkpoint (PoseNet-only or a whole cascade); relative to
+            the config file's folder.
+        banks: the mesh banks (``val_samples``: validation bodies scored at each validation).
+        loss: loss weights (the PoseNet term is logged only: PoseNet is frozen).
+        surface_faces: faces drawn at random per step for the normal and edge terms (their cost
+            over all faces is ~8x the rest of a step's loss on a CPU; 0 = all faces).
+        optim: optimizer and schedule.
+        asset_version: body-model asset the banks were made with.
+        seed, device, threads, log_every, validate_every, checkpoint_every: as for PoseNet.
+    """
+
+    model: Pose2MeshConfig = field(default_factory=Pose2MeshConfig)
+    posenet: str = "../src/p2m_model/checkpoints/posenet_anny.safetensors"
+    banks: BankConfig = field(
+        default_factory=lambda: BankConfig(["../../data/mesh-bank/train-*.npz"], "../../data/mesh-bank/val.npz", 512)
+    )
+    loss: LossWeights = field(default_factory=LossWeights)
+    surface_faces: int = 4096
+    optim: OptimConfig = field(default_factory=lambda: OptimConfig(batch_size=32, steps=20_000, warmup_steps=200))
+    asset_version: str = "anny-v1"
+    seed: int = 0
+    device: str = "auto"
+    threads: int = 0
+    log_every: int = 50
+    validate_every: int = 1000
+    checkpoint_every: int = 200
+
+    def to_dict(self) -> dict[str, Any]:
+        plain = dataclasses.asdict(self)
+        plain["model"] = self.model.to_dict()
+        return plain
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> MeshNetStageConfig:
+        """Inverse of :meth:`to_dict`; missing keys take defaults.
+
+        Raises:
+            ValueError: an unknown key at any level, or an invalid value.
+        """
+        check_keys(cls, data)
+        defaults = cls()
+        sections = {
+            "model": Pose2MeshConfig.from_dict(data.get("model", {})),
+            "banks": section_from_dict(BankConfig, {**dataclasses.asdict(defaults.banks), **data.get("banks", {})}),
+            "loss": section_from_dict(LossWeights, data.get("loss", {})),
+            "optim": section_from_dict(OptimConfig, {**dataclasses.asdict(defaults.optim), **data.get("optim", {})}),
+        }
+        return cls(**sections, **{k: v for k, v in data.items() if k not in sections})
+
+    @classmethod
+    def from_yaml(cls, path: str | os.PathLike) -> MeshNetStageConfig:
+        """Read a YAML config; bank and checkpoint paths are made absolute relative to the file.
+
+        Raises:
+            FileNotFoundError: no such file.
+            ValueError: not a mapping, or invalid keys/values.
+        """
+        path = Path(path)
+        config = cls.from_dict(read_yaml_mapping(path, "MeshNet training config"))
+        config.banks.train = [str((path.parent / p).resolve()) for p in config.banks.train]
+        config.banks.val = str((path.parent / config.banks.val).resolve())
+        config.posenet = str((path.parent / config.posenet).resolve())
+        return config
+
+
+def train_meshnet(
+    config: MeshNetStageConfig, output_dir: str | os.PathLike, asset: BodyModelAsset, resume: bool = False,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Train (or resume) MeshNet in ``output_dir`` on the frozen PoseNet; return the last validation.
+
+    Raises:
+        FileExistsError: ``output_dir`` holds a run and ``resume`` is False.
+        FileNotFoundError: ``resume`` without a ``state.pt``, a missing bank or checkpoint.
+        ValueError: the PoseNet checkpoint does not match ``config.model``, or a bank has no meshes.
+    """
+    output = Path(output_dir)
+    output.mkdir(parents=True, exist_ok=True)
+    state_path = output / STATE_NAME
+    if state_path.exists() and not resume:
+        raise FileExistsError(f"{output} already holds a run; pass --resume to continue it")
+    if resume and not state_path.exists():
+        raise FileNotFoundError(f"cannot resume: no {STATE_NAME} in {output}")
+    device = resolve_device(config.device)
+    if config.threads > 0:
+        torch.set_num_threads(config.threads)
+    seed_everything(config.seed)
+    train_bank = PoseBank.load(*training_bank_files(config.banks))
+    val_bank = PoseBank.load(Path(config.banks.val))
+    if train_bank.vertices is None or val_bank.vertices is None:
+        raise ValueError("MeshNet needs mesh banks (python -m p2m_model.synthesis.build_pose_bank --vertices)")
+    val_bank = val_bank.select(np.arange(min(len(val_bank), config.banks.val_samples)))
+    val_views = ViewDataset(fixed_views(val_bank, ViewConfig(), seed=config.seed + 1))
+
+    posenet, info = load_posenet_checkpoint(config.posenet, device)
+    for name in ("posenet", "normalization", "skeleton"):
+        if getattr(info.config, name) != getattr(config.model, name):
+            raise ValueError(f"{config.posenet} has {name} {getattr(info.config, name)}, "
+                             f"the config asks for {getattr(config.model, name)}")
+    model = Pose2MeshNet(config.model, asset.hierarchy, asset.template).to(device)
+    model.posenet.load_state_dict(posenet.state_dict())
+    model.posenet.requires_grad_(False)
+    optimizer = torch.optim.Adam(model.meshnet.parameters(), lr=config.optim.lr,
+                                 weight_decay=config.optim.weight_decay)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: learning_rate_factor(s, config.optim))
+    step, best = 0, math.inf
+    if resume:
+        state = torch.load(state_path, map_location=device, weights_only=False)
+        model.meshnet.load_state_dict(state["meshnet"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        step, best = state["step"], state["best_mpvpe"]
+        torch.set_rng_state(state["torch_rng"])
+        np.random.set_state(state["numpy_rng"])
+        random.setstate(state["python_rng"])
+    record_config(output, config.to_dict(), resume, step)
+
+    batch_size = config.optim.batch_size
+    stream = StreamingViews(train_bank, batch_size, ViewConfig(), config.seed)
+    faces = torch.as_tensor(np.asarray(asset.faces), dtype=torch.long, device=device)
+    joint_regressor = JointRegressors.from_asset(asset, device).h36m17
+    face_rng = torch.Generator().manual_seed(config.seed)
+
+    def save_state() -> None:
+        save_checkpoint(output / LATEST_NAME, model, asset.version)
+        state = {
+            "meshnet": model.meshnet.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(),
+            "step": step,
+            "best_mpvpe": best,
+            "torch_rng": torch.get_rng_state(),
+            "numpy_rng": np.random.get_state(),
+            "python_rng": random.getstate(),
+        }
+        write_atomically(state_path, lambda temp: torch.save(state, temp))
+
+    def set_training_mode() -> None:
+        model.meshnet.train()
+        model.posenet.eval()  # frozen: running statistics and dropout as at inference
+
+    last: dict[str, Any] = {}
+    running: dict[str, float] = {}
+    started = time.perf_counter()
+    bar = tqdm(total=config.optim.steps, initial=step, desc="meshnet", unit="step", disable=not progress,
+               dynamic_ncols=True)
+    with ThreadPoolExecutor(max_workers=1) as prefetch:
+        upcoming = prefetch.submit(stream.batch, step)
+        set_training_mode()
+        while step < config.optim.steps:
+            views = upcoming.result()
+            upcoming = prefetch.submit(stream.batch, step + 1)
+            tensors = views.tensors(device)
+            normalized, scores, ray = posenet_inputs(tensors, config.model)
+            with torch.no_grad():
+                pose3d = model.posenet(normalized, scores, ray)
+            vertices = model.mesh(normalized, pose3d, scores)
+            chosen = faces
+            if 0 < config.surface_faces < len(faces):
+                chosen = faces[torch.randperm(len(faces), generator=face_rng)[: config.surface_faces].to(device)]
+            loss, parts = pose2mesh_loss(vertices, tensors["vertices"], pose3d, tensors["pose3d_coco"], chosen,
+                                         joint_regressor, config.loss)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if config.optim.grad_clip > 0:
+                torch.nn.utils.clip_grad_norm_(model.meshnet.parameters(), config.optim.grad_clip)
+            optimizer.step()
+            scheduler.step()
+            step += 1
+            for name, value in {"loss": loss, **parts}.items():
+                running[name] = running.get(name, 0.0) + float(value.detach())
+            bar.update(1)
+            if step % config.log_every == 0:
+                record = {"step": step, "samples": step * batch_size, "lr": scheduler.get_last_lr()[0],
+                          "elapsed_s": round(time.perf_counter() - started, 1),
+                          **{k: v / config.log_every for k, v in running.items()}}
+                bar.set_postfix(loss=f"{record['loss']:.4f}")
+                append_history(output / HISTORY_NAME, record)
+                running = {}
+            done = step == config.optim.steps
+            if step % config.validate_every == 0 or done:
+                summary = evaluate(Pose2MeshPredictor(model, asset, device), val_views, progress=False).summary()
+                set_training_mode()
+                last = {"step": step, "split": "val", "scored": summary.pop("samples"), **summary,
+                        "samples": step * batch_size}
+                append_history(output / HISTORY_NAME, last)
+                bar.write(f"step {step} ({step * batch_size / 1e6:.3f}M samples): val MPJPE {summary['mpjpe_mm']:.1f}"
+                          f" PA-MPJPE {summary['pa_mpjpe_mm']:.1f} MPVPE {summary['mpvpe_mm']:.1f} mm, edge error "
+                          f"{summary['edge_length_error_mm']:.2f} mm, roughness {summary['roughness_ratio']:.2f}")
+                if summary["mpvpe_mm"] < best:
+                    best = summary["mpvpe_mm"]
+                    save_checkpoint(output / BEST_NAME, model, asset.version)
+            if step % config.checkpoint_every == 0 or done:
+                save_state()
+    bar.close()
+    return last
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m p2m_model.training.meshnet_stage",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--config", required=True, help="YAML MeshNet training config")
+    parser.add_argument("--output", required=True, help="run directory")
+    parser.add_argument("--resume", action="store_true", help="continue the run in --output")
+    parser.add_argument("--steps", type=int, default=None, help="override optim.steps")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    args = parser.parse_args(argv)
+    try:
+        config = MeshNetStageConfig.from_yaml(args.config)
+        if args.steps is not None:
+            config.optim.steps = args.steps
+        train_meshnet(config, args.output, BodyModelAsset.load(), args.resume, not args.no_progress)
+    except (FileNotFoundError, FileExistsError, ValueError) as error:
+        print(f"meshnet_stage: {error}", file=sys.stderr)
+        return 2
+    print(f"history: {Path(args.output) / HISTORY_NAME}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

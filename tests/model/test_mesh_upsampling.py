@@ -1,0 +1,72 @@
+"""The fixed embedded-deformation upsampling from a coarse mesh level to every vertex."""
+
+import numpy as np
+import pytest
+import torch
+
+from p2m_model.body.rotations import axis_angle_to_matrix
+from p2m_model.config import MeshNetConfig, Pose2MeshConfig, PoseNetConfig
+from p2m_model.nn.cascade import Pose2MeshNet
+from p2m_model.nn.mesh_upsampling import EmbeddedDeformationUpsampling, level_centroids, smooth_upsampling_matrix
+
+LEVEL = 2
+
+
+def node_features(positions: np.ndarray, rotation: np.ndarray, log_scale: float = 0.0) -> torch.Tensor:
+    """(P_l, 1, 10) channels for nodes at ``positions`` all turned by ``rotation``."""
+    count = len(positions)
+    identity = np.eye(3)
+    columns = np.concatenate([rotation[:, 0] - identity[:, 0], rotation[:, 1] - identity[:, 1]])
+    raw_scale = np.full((count, 1), np.arctanh(log_scale / 0.5))  # the module bounds log-scale to +-0.5
+    features = np.concatenate([positions, np.tile(columns, (count, 1)), raw_scale], axis=1)
+    return torch.as_tensor(features, dtype=torch.float32)[:, None]
+
+
+def test_each_vertex_blends_its_own_node_and_that_nodes_graph_neighbours(toy_asset):
+    hierarchy = toy_asset.hierarchy
+    matrix = smooth_upsampling_matrix(hierarchy, toy_asset.template, LEVEL).tocsr()
+    np.testing.assert_allclose(np.asarray(matrix.sum(axis=1)).ravel(), 1.0, rtol=1e-12)
+    edges = hierarchy.level_edges[LEVEL]
+    neighbours = {(a, b) for a, b in edges} | {(b, a) for a, b in edges}
+    ancestors = hierarchy.inverse_perm >> LEVEL
+    for vertex in range(matrix.shape[0]):
+        nodes = matrix[vertex].indices
+        assert ancestors[vertex] in nodes
+        assert all(node == ancestors[vertex] or (ancestors[vertex], node) in neighbours for node in nodes)
+
+
+def test_nodes_at_the_template_give_back_the_template(toy_asset):
+    upsampling = EmbeddedDeformationUpsampling(toy_asset.hierarchy, toy_asset.template, LEVEL)
+    centroids = level_centroids(toy_asset.hierarchy, toy_asset.template, LEVEL)
+    vertices = upsampling(node_features(centroids, np.eye(3)))
+    np.testing.assert_allclose(vertices[0].numpy(), toy_asset.template, atol=1e-5)
+
+
+def test_a_rigid_motion_of_the_nodes_moves_the_whole_mesh_rigidly(toy_asset):
+    upsampling = EmbeddedDeformationUpsampling(toy_asset.hierarchy, toy_asset.template, LEVEL)
+    rotation = axis_angle_to_matrix(np.array([0.4, -1.1, 0.7]))
+    shift = np.array([0.1, -0.2, 0.3])
+    centroids = level_centroids(toy_asset.hierarchy, toy_asset.template, LEVEL)
+    vertices = upsampling(node_features(centroids @ rotation.T + shift, rotation))
+    np.testing.assert_allclose(vertices[0].numpy(), toy_asset.template @ rotation.T + shift, atol=1e-5)
+
+
+def test_the_node_scale_scales_the_detail_about_each_node(toy_asset):
+    upsampling = EmbeddedDeformationUpsampling(toy_asset.hierarchy, toy_asset.template, LEVEL)
+    centroids = level_centroids(toy_asset.hierarchy, toy_asset.template, LEVEL)
+    grown = upsampling(node_features(1.5 * centroids, np.eye(3), np.log(1.5)))
+    np.testing.assert_allclose(grown[0].numpy(), 1.5 * toy_asset.template, atol=1e-5)
+
+
+def test_meshnet_predicting_a_coarse_level_returns_every_vertex(toy_asset):
+    config = Pose2MeshConfig(
+        posenet=PoseNetConfig(width=32, num_blocks=1),
+        meshnet=MeshNetConfig(joint_channels=8, fc_channels=4, output_level=LEVEL, level_channels=(8, 8),
+                              level_blocks=(0, 1)),
+    )
+    with pytest.raises(ValueError, match="template"):
+        Pose2MeshNet(config, toy_asset.hierarchy)
+    model = Pose2MeshNet(config, toy_asset.hierarchy, toy_asset.template).eval()
+    out = model(torch.randn(3, 17, 2), torch.rand(3, 17))
+    assert out.vertices.shape == (3, len(toy_asset.template), 3) and torch.isfinite(out.vertices).all()
+    assert "meshnet.upsampling.matrix" not in model.state_dict()

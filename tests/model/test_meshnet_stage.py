@@ -1,0 +1,102 @@
+"""Stage-2 training: MeshNet on the frozen PoseNet, from a mesh bank (train, resume, ship)."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+import yaml
+from safetensors.torch import load_file
+
+from p2m_model.body.rotations import axis_angle_to_matrix
+from p2m_model.checkpoint import load_checkpoint, save_posenet_checkpoint
+from p2m_model.config import MeshNetConfig, Pose2MeshConfig, PoseNetConfig
+from p2m_model.nn.posenet import PoseNet
+from p2m_model.synthesis.pose_bank import PoseBank, joints_from_vertices
+from p2m_model.training.meshnet_stage import MeshNetStageConfig, train_meshnet
+
+POSENET = PoseNetConfig(width=32, num_blocks=1, dropout=0.0, root_ray="input")
+
+
+def mesh_bank(asset, count: int, seed: int) -> PoseBank:
+    """Bodies of the toy asset: its template bent, turned and scaled at random."""
+    rng = np.random.default_rng(seed)
+    template = np.asarray(asset.template, dtype=np.float64)
+    bend = rng.normal(0.0, 0.3, size=(count, 1, 1)) * (template[None, :, :1] - template[:, 0].mean()) ** 2
+    rotations = axis_angle_to_matrix(rng.normal(0.0, 0.5, size=(count, 3)))
+    vertices = (template[None] + bend * np.array([0.0, 0.0, 1.0])) @ np.swapaxes(rotations, 1, 2)
+    vertices *= rng.uniform(0.8, 1.2, size=(count, 1, 1)) * 20.0  # the toy grid is 7 cm wide: body-sized
+    coco, h36m = joints_from_vertices(vertices, asset.coco17_regressor, asset.h36m17_regressor)
+    root = np.einsum("jv,nvd->njd", asset.coco17_regressor, vertices)[:, [11, 12]].mean(axis=1, keepdims=True)
+    return PoseBank(coco, h36m, np.zeros(count, dtype=np.int16), np.zeros((count, 6), dtype=np.float16), ("toy",),
+                    (vertices - root).astype(np.float16))
+
+
+def _config(tmp_path, asset, steps, posenet=POSENET):
+    if not (tmp_path / "train.npz").exists():
+        mesh_bank(asset, 256, 0).save(tmp_path / "train.npz")
+        mesh_bank(asset, 32, 1).save(tmp_path / "val.npz")
+        config = Pose2MeshConfig(posenet=POSENET)
+        save_posenet_checkpoint(tmp_path / "posenet.safetensors", PoseNet(POSENET), config, asset.version, 0)
+    config = {
+        "model": {
+            "posenet": {"width": posenet.width, "num_blocks": 1, "dropout": 0.0, "root_ray": "input"},
+            "meshnet": {"joint_channels": 8, "fc_channels": 4, "output_level": 2, "level_channels": [8, 8],
+                        "level_blocks": [0, 1]},
+        },
+        "posenet": "posenet.safetensors",
+        "banks": {"train": ["train.npz"], "val": "val.npz", "val_samples": 32},
+        "surface_faces": 16,
+        "optim": {"batch_size": 16, "steps": steps, "warmup_steps": 5, "lr": 0.003},
+        "asset_version": asset.version,
+        "threads": 1,
+        "device": "cpu",
+        "log_every": 10,
+        "validate_every": 30,
+        "checkpoint_every": 10,
+    }
+    path = tmp_path / "meshnet.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return MeshNetStageConfig.from_yaml(path)
+
+
+def test_meshnet_learns_on_the_frozen_posenet_resumes_and_ships_a_whole_cascade(tmp_path, toy_asset):
+    run = tmp_path / "run"
+    first = train_meshnet(_config(tmp_path, toy_asset, 60), run, toy_asset, progress=False)
+    records = [json.loads(line) for line in (run / "history.jsonl").read_text().splitlines()]
+    vertex_losses = [r["vertex"] for r in records if "vertex" in r]
+    assert vertex_losses[-1] < 0.7 * vertex_losses[0]
+    assert first["samples"] == 60 * 16 and first["scored"] == 32
+    assert {"mpvpe_mm", "pa_mpjpe_mm", "edge_length_error_mm", "roughness_ratio"} <= set(first)
+    with pytest.raises(FileExistsError):
+        train_meshnet(_config(tmp_path, toy_asset, 60), run, toy_asset, progress=False)
+    resumed = train_meshnet(_config(tmp_path, toy_asset, 80), run, toy_asset, resume=True, progress=False)
+    assert resumed["step"] == 80
+    records = [json.loads(line) for line in (run / "history.jsonl").read_text().splitlines()]
+    assert {"step": 60, "config_changed": {"optim.steps": [60, 80]}} in records
+
+    shipped = load_checkpoint(run / "model.safetensors", toy_asset)
+    # PoseNet stayed what stage 1 made it; MeshNet is the trained one.
+    stage1 = load_file(str(tmp_path / "posenet.safetensors"))
+    for name, tensor in shipped.posenet.state_dict().items():
+        torch.testing.assert_close(tensor, stage1[f"posenet.{name}"])
+    state = torch.load(run / "state.pt", weights_only=False)
+    for name, tensor in shipped.meshnet.state_dict().items():
+        torch.testing.assert_close(tensor, state["meshnet"][name])
+    assert shipped.config.meshnet == MeshNetConfig(joint_channels=8, fc_channels=4, output_level=2,
+                                                   level_channels=(8, 8), level_blocks=(0, 1))
+
+
+def test_a_posenet_other_than_the_configured_one_is_refused(tmp_path, toy_asset):
+    config = _config(tmp_path, toy_asset, 10, PoseNetConfig(width=64, num_blocks=1, root_ray="input"))
+    with pytest.raises(ValueError, match="posenet"):
+        train_meshnet(config, tmp_path / "run", toy_asset, progress=False)
+
+
+def test_a_joints_only_bank_is_refused(tmp_path, toy_asset):
+    config = _config(tmp_path, toy_asset, 10)
+    bank = PoseBank.load(tmp_path / "train.npz")
+    PoseBank(bank.joints_coco, bank.joints_h36m, bank.source, bank.phenotypes, bank.sources).save(
+        tmp_path / "train.npz")
+    with pytest.raises(ValueError, match="--vertices"):
+        train_meshnet(config, tmp_path / "run", toy_asset, progress=False)
