@@ -93,7 +93,7 @@ def test_pose2mesh_publishes_what_posenet_then_meshnet_publish(small_predictor):
     lifting, recovery, pose_and_mesh = stages(small_predictor)
     msg = frame(5, seed=3)
     for camera_matrix in (CAMERA_MATRIX, None):
-        lifted = lifting(msg)
+        lifted = lifting(msg, camera_matrix)
         split = recovery(round_trip(lifted.message), camera_matrix)  # as over DDS
         single = pose_and_mesh(msg, camera_matrix)
         poses, meshes = single.message
@@ -121,3 +121,29 @@ def test_pose2mesh_empty_and_rejected_frames(small_predictor):
     recovery.validation = ValidationConfig(max_people=1)  # a parameter change reaches both outputs
     capped = pose_and_mesh(frame(4), CAMERA_MATRIX)
     assert [len(message.people) for message in capped.message] == [1, 1]
+
+
+def test_a_ray_taking_posenet_lifts_through_the_camera_it_is_given(small_predictor):
+    """posenet_node passes its CameraInfo's K; without one the camera assumed from the image size."""
+    import dataclasses
+
+    import torch
+
+    from p2m_model.nn.cascade import Pose2MeshNet
+    from p2m_model.predictor import Pose2MeshPredictor, assumed_camera_matrix
+
+    asset = small_predictor.asset
+    config = dataclasses.replace(small_predictor.config,
+                                 posenet=dataclasses.replace(small_predictor.config.posenet, root_ray="input"))
+    torch.manual_seed(1)
+    predictor = Pose2MeshPredictor(Pose2MeshNet(config, asset.hierarchy), asset, device="cpu")
+    lifting = PoseLifting(predictor, ValidationConfig(max_people=8))
+    msg = frame(1)
+    people = [lifting(msg, camera).message for camera in (CAMERA_MATRIX, None)]
+    joints = [np.frombuffer(p.people[0].joints, dtype=np.float32).reshape(17, 3) for p in people]
+    keypoints = np.frombuffer(msg.people[0].keypoints, dtype=np.float32).reshape(1, 17, 2)
+    scores = np.frombuffer(msg.people[0].scores, dtype=np.float32).reshape(1, 17)
+    np.testing.assert_allclose(joints[0], predictor.lift(keypoints, scores, (640, 480), CAMERA_MATRIX)[0], atol=1e-5)
+    np.testing.assert_allclose(
+        joints[1], predictor.lift(keypoints, scores, (640, 480), assumed_camera_matrix((640, 480)))[0], atol=1e-5)
+    assert not np.allclose(joints[0], joints[1], atol=1e-4)

@@ -5,10 +5,10 @@ one position, and the network's last fine layers must then undo a staircase; on 
 they do not, and the surface comes out torn. A fixed map from a coarse level instead (as GraphCMR
 and METRO upsample their coarse meshes) lets the network work only where there are few nodes.
 A plain blend of coarse positions is too smooth (vertices under one node bunch together: on
-true meshes reduced to level 4 and blended back, edge-length error 6.3 mm, roughness ratio 2.5),
+true meshes reduced to level 4 and blended back, edge-length error 6.5 mm, roughness ratio 2.5),
 so the nodes also carry a rotation and a scale that turn the template's detail into place
-(:class:`EmbeddedDeformationUpsampling`: 1.3 mm MPVPE, 0.5 mm edge error, roughness 1.0 at
-level 4 with ideal nodes; docs/meshnet.md).
+(:class:`EmbeddedDeformationUpsampling`: 1.6 mm MPVPE, 0.7 mm edge error, roughness 1.0 at
+level 4 with ideal nodes; docs/meshnet.md, tools/mesh_upsampling_floor.py).
 
 Weights: vertex v of the template blends the coarse node holding it (its ancestor in the
 hierarchy's binary tree) and that node's neighbours on the coarse level's graph, with Gaussian

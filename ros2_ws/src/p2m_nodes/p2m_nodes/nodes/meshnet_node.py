@@ -21,13 +21,12 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
 from rclpy.node import Node
-from sensor_msgs.msg import CameraInfo
 
 from p2m_model.camera_placement import CameraPlacementConfig
 from p2m_model.tracking.smoothing import MeshSmoother, MeshSmoothingConfig
 from p2m_msgs.msg import HumanMeshArray, MeshTopology, Pose3DArray
+from p2m_nodes.runtime.camera_info import CAMERA_INFO_PARAMETER, CameraMatrixListener
 from p2m_nodes.runtime.node_support import (
     MODEL_PARAMETERS,
     NodeHealth,
@@ -39,15 +38,11 @@ from p2m_nodes.runtime.node_support import (
     stamp_seconds,
     validation_config,
 )
-from p2m_nodes.runtime.qos import LATCHED_QOS, SENSOR_QOS, STREAM_QOS, counting_drops, model_input_qos
-from p2m_nodes.stages.conversions import camera_matrix_from_info
+from p2m_nodes.runtime.qos import LATCHED_QOS, STREAM_QOS, counting_drops, model_input_qos
 from p2m_nodes.stages.pipeline_stages import MeshRecovery, OutputT, StageOutput
 
 MESH_PARAMETERS = (
-    ParameterSpec("camera_info_topic", "camera/camera_info",
-                  "sensor_msgs/CameraInfo of the camera the keypoints come from; its K places "
-                  "each person in the camera frame.",
-                  lambda value: None if value else "must not be empty", read_only=True),
+    CAMERA_INFO_PARAMETER,
     ParameterSpec("include_faces", False, "Also put the faces into every HumanMesh (large; "
                   "normally consumers read /human_mesh/topology once).", read_only=True),
     ParameterSpec("placement_min_joints", 4, "People with fewer joints above "
@@ -95,13 +90,11 @@ class MeshNetNode(Node):
             self.predictor, validation_config(self.predictor, self.parameters["max_people"]),
             self._placement_config(), self.parameters["include_faces"], mesh_smoother(self.parameters))
         self.health = NodeHealth(self)
-        self.camera_matrix: np.ndarray | None = None
         self.mesh_publisher = self.create_publisher(HumanMeshArray, "human_mesh", STREAM_QOS)
         self.topology_publisher = self.create_publisher(MeshTopology, "human_mesh/topology",
                                                         LATCHED_QOS)
         self.topology_publisher.publish(self.recovery.topology_msg())
-        self.create_subscription(CameraInfo, self.parameters["camera_info_topic"],
-                                 self.on_camera_info, SENSOR_QOS)
+        self.camera = CameraMatrixListener(self, self.parameters["camera_info_topic"], self.health)
         if subscribe_poses:
             self.create_subscription(Pose3DArray, "pose_3d",
                                      counting_drops(self.on_poses, self.health.stats.notes),
@@ -118,18 +111,9 @@ class MeshNetNode(Node):
         self.recovery.validation = dataclasses.replace(
             self.recovery.validation, max_people=self.parameters["max_people"])
 
-    def on_camera_info(self, msg: CameraInfo) -> None:
-        camera_matrix = camera_matrix_from_info(msg)
-        if camera_matrix is not None:
-            self.camera_matrix = camera_matrix
-        else:
-            self.health.stats.item_rejected(self.health.now_s(), "bad_camera_info")
-            self.health.warn("bad_camera_info", "ignoring CameraInfo whose K is zero, singular, "
-                                                "non-finite or not a pinhole matrix")
-
     def on_poses(self, msg: Pose3DArray) -> None:
         self.health.stats.frame_received(self.health.now_s(), stamp_seconds(msg.header.stamp))
-        meshes = self.run_stage(self.recovery, msg, self.camera_matrix)
+        meshes = self.run_stage(self.recovery, msg, self.camera.matrix)
         if meshes is not None:
             self.mesh_publisher.publish(meshes)
             self.health.stats.frame_published(self.health.now_s())
@@ -147,7 +131,7 @@ class MeshNetNode(Node):
             for _ in range(result.unplaced):
                 self.health.stats.note("root_unknown")
             reason = ("no CameraInfo received on " + self.parameters["camera_info_topic"]
-                      if self.camera_matrix is None else "too few confident joints to place them")
+                      if self.camera.matrix is None else "too few confident joints to place them")
             self.health.warn("root_unknown", f"{result.unplaced} mesh(es) published root-relative "
                                              f"(root_known false): {reason}")
         return result.message

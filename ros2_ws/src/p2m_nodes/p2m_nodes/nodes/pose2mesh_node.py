@@ -30,7 +30,7 @@ class Pose2MeshNode(MeshNetNode):
 
     def on_keypoints(self, msg: Keypoints2DArray) -> None:
         self.health.stats.frame_received(self.health.now_s(), stamp_seconds(msg.header.stamp))
-        output = self.run_stage(self.pipeline, msg, self.camera_matrix)
+        output = self.run_stage(self.pipeline, msg, self.camera.matrix)
         if output is not None:
             poses, meshes = output
             self.pose_publisher.publish(poses)

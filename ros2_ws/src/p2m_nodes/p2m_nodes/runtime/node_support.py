@@ -231,12 +231,13 @@ class NodeHealth:
         self._publisher.publish(array)
 
 
-def lift_frame(health: NodeHealth, lifting: Any, msg: Any) -> Any:
-    """Count a Keypoints2DArray, lift it with ``lifting`` (a ``PoseLifting``), record
-    rejected people and failures in ``health``; the Pose3DArray to publish, or None."""
+def lift_frame(health: NodeHealth, lifting: Any, msg: Any, camera_matrix: Any = None) -> Any:
+    """Count a Keypoints2DArray, lift it with ``lifting`` (a ``PoseLifting``) seen by
+    ``camera_matrix`` ((3, 3) K or None), record rejected people and failures in ``health``;
+    the Pose3DArray to publish, or None."""
     health.stats.frame_received(health.now_s(), stamp_seconds(msg.header.stamp))
     try:
-        result = lifting(msg)
+        result = lifting(msg, camera_matrix)
     except (ValueError, RuntimeError) as error:
         health.failed(error)
         return None

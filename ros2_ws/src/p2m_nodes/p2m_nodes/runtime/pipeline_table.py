@@ -56,8 +56,8 @@ LAUNCH_ARGUMENTS = (
                    tuple(SOURCE_EXECUTABLES)),
     LaunchArgument("image_topic", "", "Image topic the camera source reads (empty: camera/image_raw "
                    "in the namespace)."),
-    LaunchArgument("camera_info_topic", "", "CameraInfo topic of MeshNet's root placement (empty: "
-                   "the parameter file's, camera/camera_info)."),
+    LaunchArgument("camera_info_topic", "", "CameraInfo topic of the camera: PoseNet's viewing "
+                   "direction and MeshNet's root placement (empty: the parameter file's, camera/camera_info)."),
     LaunchArgument("keypoint_file", "", "Keypoint file of the file source, COCO results or p2m "
                    "sequence (empty: the shipped example config/examples/walking_two_people.jsonl)."),
     LaunchArgument("checkpoint", "", "Pose2Mesh checkpoint (.safetensors); empty: the parameter "
@@ -78,7 +78,8 @@ LAUNCH_ARGUMENTS = (
 # executable -> {launch argument: parameter it sets, when the argument is not empty}.
 ARGUMENT_PARAMETERS = {
     "file_source": {"keypoint_file": "file"},
-    "posenet_node": {"checkpoint": "checkpoint", "device": "device", "input_qos": "input_qos"},
+    "posenet_node": {"checkpoint": "checkpoint", "device": "device",
+                     "camera_info_topic": "camera_info_topic", "input_qos": "input_qos"},
     "meshnet_node": {"checkpoint": "checkpoint", "device": "device",
                      "camera_info_topic": "camera_info_topic", "input_qos": "input_qos"},
     "pose2mesh_node": {"checkpoint": "checkpoint", "device": "device",

@@ -82,13 +82,14 @@ class PoseLifting:
         self.predictor = predictor
         self.validation = validation
 
-    def __call__(self, msg: Keypoints2DArray) -> StageOutput[Pose3DArray]:
+    def __call__(self, msg: Keypoints2DArray, camera_matrix: np.ndarray | None = None) -> StageOutput[Pose3DArray]:
+        """Poses of the accepted people; ``camera_matrix`` (3, 3) K in pixels, or None for the
+        camera assumed from the image size."""
         image_size = (msg.image_width, msg.image_height)
         batch = validate_keypoint_people(keypoints_people_from_msg(msg), image_size, self.validation)
         if _frame_rejected(batch.rejections):
             return StageOutput(None, batch.rejections)
-        # No CameraInfo reaches this stage: a ray-taking PoseNet sees the assumed camera.
-        camera = assumed_camera_matrix(image_size)
+        camera = assumed_camera_matrix(image_size) if camera_matrix is None else camera_matrix
         joints = (self.predictor.lift_prepared(self.predictor.prepare(batch.keypoints, batch.scores, camera))
                   if batch.people else _no_joints(self.validation))
         output = pose3d_array_to_msg(msg.header, image_size, joints, batch.people, POSE_JOINT_SET)
