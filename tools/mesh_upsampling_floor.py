@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from p2m_model.body.asset import BodyModelAsset
+from p2m_model.evaluation.metrics import MM_PER_M
 from p2m_model.evaluation.surface_metrics import SurfaceScorer
 from p2m_model.nn.mesh_upsampling import level_centroids, smooth_upsampling_matrix
 from p2m_model.synthesis.pose_bank import PoseBank
@@ -70,9 +71,10 @@ def main(argv: list[str] | None = None) -> None:
             results[name] = np.stack(rebuilt)
         for name, rebuilt in results.items():
             surface = scorer.score(rebuilt, meshes).summary()
-            mpvpe = 1000.0 * np.linalg.norm(rebuilt - meshes, axis=-1).mean()
-            print(f"level {level} ({len(template_nodes)} nodes), {name}: MPVPE {mpvpe:.1f} mm, edge error "
-                  f"{surface['edge_length_error_mm']:.2f} mm, normal angle {surface['normal_angle_error_deg']:.1f} deg, "
+            mpvpe = MM_PER_M * np.linalg.norm(rebuilt - meshes, axis=-1).mean()
+            print(f"level {level} ({len(template_nodes)} nodes), {name}: MPVPE {mpvpe:.1f} mm, "
+                  f"edge error {surface['edge_length_error_mm']:.2f} mm, "
+                  f"normal angle {surface['normal_angle_error_deg']:.1f} deg, "
                   f"roughness {surface['roughness_ratio']:.2f}")
 
 
