@@ -167,8 +167,8 @@ def run(checkpoint: str, repeats: int, memory_batch_size: int) -> dict[str, floa
                                                       # Half the levels coarse to fine, then one jump.
                                                       "direct_jump_level": config.meshnet.output_level
                                                       + len(config.meshnet.level_channels) // 2}))
-    coarse_to_fine_model = Pose2MeshNet(config, asset.hierarchy, asset.template)
-    direct_model = Pose2MeshNet(direct, asset.hierarchy, asset.template)
+    coarse_to_fine_model = Pose2MeshNet.for_asset(config, asset)
+    direct_model = Pose2MeshNet.for_asset(direct, asset)
     coarse_to_fine_ms = inference_ms(coarse_to_fine_model, repeats=repeats, warmup=warmup)
     direct_ms = inference_ms(direct_model, repeats=repeats, warmup=warmup)
     coarse_to_fine_mb = activation_memory_mb(coarse_to_fine_model, memory_batch_size)

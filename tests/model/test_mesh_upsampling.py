@@ -7,7 +7,12 @@ import torch
 from p2m_model.body.rotations import axis_angle_to_matrix
 from p2m_model.config import MeshNetConfig, Pose2MeshConfig, PoseNetConfig
 from p2m_model.nn.cascade import Pose2MeshNet
-from p2m_model.nn.mesh_upsampling import EmbeddedDeformationUpsampling, level_centroids, smooth_upsampling_matrix
+from p2m_model.nn.mesh_upsampling import (
+    EmbeddedDeformationUpsampling,
+    bone_anchor_weights,
+    level_centroids,
+    smooth_upsampling_matrix,
+)
 
 LEVEL = 2
 
@@ -70,3 +75,33 @@ def test_meshnet_predicting_a_coarse_level_returns_every_vertex(toy_asset):
     out = model(torch.randn(3, 17, 2), torch.rand(3, 17))
     assert out.vertices.shape == (3, len(toy_asset.template), 3) and torch.isfinite(out.vertices).all()
     assert "meshnet.upsampling.matrix" not in model.state_dict()
+
+
+def test_each_node_is_anchored_to_the_point_of_its_nearest_bone():
+    joints = np.array([[0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [1.0, 1.0, 0.0]])
+    nodes = np.array([[0.25, 0.1, 0.0], [1.1, 0.5, 0.0], [-0.5, 0.0, 0.0]])
+    weights = bone_anchor_weights(nodes, joints, ((0, 1), (1, 2)))
+    np.testing.assert_allclose(weights, [[0.75, 0.25, 0.0], [0.0, 0.5, 0.5], [1.0, 0.0, 0.0]])
+
+
+def test_an_anchored_meshnet_follows_the_3d_pose_it_is_given(toy_asset):
+    config = Pose2MeshConfig(
+        posenet=PoseNetConfig(width=32, num_blocks=1),
+        meshnet=MeshNetConfig(joint_channels=8, fc_channels=4, output_level=LEVEL, level_channels=(8, 8),
+                              level_blocks=(0, 1), pose_anchor=True),
+    )
+    with pytest.raises(ValueError, match="joints"):
+        Pose2MeshNet(config, toy_asset.hierarchy, toy_asset.template)
+    model = Pose2MeshNet.for_asset(config, toy_asset).eval()
+    keypoints, scores, pose = torch.randn(2, 17, 2), torch.rand(2, 17), torch.randn(2, 17, 3)
+    with torch.no_grad():
+        learned = model.mesh(keypoints, pose, scores)
+        for parameter in model.meshnet.output_conv.parameters():
+            parameter.zero_()  # the network adds nothing: the mesh is the anchored template alone
+        anchored = model.mesh(keypoints, pose, scores)
+        moved = model.mesh(keypoints, pose + torch.tensor([0.5, 0.0, 0.0]), scores) - anchored
+    assert not torch.allclose(learned, anchored)
+    # The rows of the anchor sum to 1: shifting every joint shifts every vertex the same.
+    torch.testing.assert_close(moved, torch.tensor([0.5, 0.0, 0.0]).expand_as(moved), atol=1e-5, rtol=0)
+    with pytest.raises(ValueError, match="pose_anchor"):
+        MeshNetConfig(pose_anchor=True)

@@ -112,7 +112,7 @@ def load_checkpoint(path: str | os.PathLike, asset: BodyModelAsset,
     if info.asset_version != asset.version:
         raise ValueError(f"checkpoint {path} was trained on body-model asset "
                          f"{info.asset_version!r}, but the asset given is {asset.version!r}")
-    model = Pose2MeshNet(info.config, asset.hierarchy, asset.template)
+    model = Pose2MeshNet.for_asset(info.config, asset)
     try:
         model.load_state_dict(load_file(str(path)))
     except Exception as error:

@@ -63,6 +63,10 @@ class MeshNetConfig:
             vertex, after nearest upsampling level by level. l > 0: a position, rotation and
             scale per node of level l, turned into vertices by the fixed embedded-deformation
             upsampling (:mod:`p2m_model.nn.mesh_upsampling`), so no layer runs on the fine levels.
+        pose_anchor: with ``output_level`` > 0 and a 3D input, each node's position is a learned
+            combination of the input 3D joints (initialized as the point of its nearest bone on the
+            template) plus the network's output: the mesh follows the lifted pose from the first
+            step, and the graph network learns only the body around it.
         level_channels: channels at mesh levels l, l + 1, ..., Lc (finest first, l =
             ``output_level``); the coarsest level used is Lc = l + len(level_channels) - 1.
             Wide channels only where there are few nodes keeps the CPU cost low (dense cost
@@ -87,6 +91,7 @@ class MeshNetConfig:
     direct_jump_level: int = 4
     fc_hidden: int = 1024
     output_level: int = 0
+    pose_anchor: bool = False
 
     @property
     def in_channels(self) -> int:
@@ -107,6 +112,8 @@ class MeshNetConfig:
             raise ValueError("level_channels must name at least level 0")
         if self.output_level < 0:
             raise ValueError(f"output_level must be >= 0, got {self.output_level}")
+        if self.pose_anchor and (self.output_level == 0 or "3d" not in self.inputs):
+            raise ValueError("pose_anchor needs output_level > 0 and a 3D input")
         coarse_level = self.output_level + len(self.level_channels) - 1
         if self.variant == "direct_upsampling" and not (
                 self.output_level < self.direct_jump_level <= coarse_level):

@@ -173,6 +173,18 @@ class BodyModelAsset:
         object.__setattr__(self, "faces", faces.astype(np.int64))
         object.__setattr__(self, "template", template)
 
+    def template_joints(self, skeleton: str) -> np.ndarray:
+        """(17, 3) float64 joints of the rest template in joint set ``skeleton`` ("coco17" or
+        "h36m17"), regressed from it.
+
+        Raises:
+            ValueError: an unknown joint set.
+        """
+        regressors = {"coco17": self.coco17_regressor, "h36m17": self.h36m17_regressor}
+        if skeleton not in regressors:
+            raise ValueError(f"no regressor for joint set {skeleton!r}; known: {sorted(regressors)}")
+        return np.asarray(regressors[skeleton], dtype=np.float64) @ np.asarray(self.template, dtype=np.float64)
+
     @property
     def num_vertices(self) -> int:
         """V."""

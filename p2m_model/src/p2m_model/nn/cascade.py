@@ -39,6 +39,8 @@ class Pose2MeshNet(nn.Module):
         hierarchy: mesh hierarchy (``perm``, ``level_edges``) of the body model.
         template: (V, 3) rest vertices of the body model (needed by a MeshNet with
             ``output_level`` > 0).
+        template_joints: (J, 3) the template's joints in ``config.skeleton`` (needed by a MeshNet
+            with ``pose_anchor``). :meth:`for_asset` passes all three from an asset.
 
     Shapes:
         keypoints_norm (B, J, 2) normalized 2D (see ``normalize_keypoints``),
@@ -46,7 +48,8 @@ class Pose2MeshNet(nn.Module):
         -> Pose2MeshOutput(pose3d (B, J, 3), vertices (B, V, 3)).
     """
 
-    def __init__(self, config: Pose2MeshConfig, hierarchy: Any, template: Any = None) -> None:
+    def __init__(self, config: Pose2MeshConfig, hierarchy: Any, template: Any = None,
+                 template_joints: Any = None) -> None:
         super().__init__()
         self.config = config
         skeleton = get_skeleton(config.skeleton)
@@ -54,7 +57,12 @@ class Pose2MeshNet(nn.Module):
             raise ValueError(f"posenet.num_joints={config.posenet.num_joints} but skeleton "
                              f"{skeleton.name!r} has {skeleton.num_joints} joints")
         self.posenet = PoseNet(config.posenet)
-        self.meshnet = MeshNet(config.meshnet, skeleton, hierarchy, template)
+        self.meshnet = MeshNet(config.meshnet, skeleton, hierarchy, template, template_joints)
+
+    @classmethod
+    def for_asset(cls, config: Pose2MeshConfig, asset: Any) -> "Pose2MeshNet":
+        """The cascade on a :class:`~p2m_model.body.asset.BodyModelAsset`'s mesh."""
+        return cls(config, asset.hierarchy, asset.template, asset.template_joints(config.skeleton))
 
     def forward(self, keypoints_norm: torch.Tensor, scores: torch.Tensor,
                 root_ray: torch.Tensor | None = None) -> Pose2MeshOutput:
@@ -76,4 +84,5 @@ class Pose2MeshNet(nn.Module):
             features.append(pose3d.detach())
         if self.config.meshnet.use_scores:
             features.append(scores.unsqueeze(-1))
-        return self.meshnet(torch.cat(features, dim=-1))  # B x J x meshnet.in_channels
+        anchor = pose3d.detach() if self.config.meshnet.pose_anchor else None
+        return self.meshnet(torch.cat(features, dim=-1), anchor)  # features: B x J x meshnet.in_channels

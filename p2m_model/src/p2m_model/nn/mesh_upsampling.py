@@ -139,3 +139,29 @@ class EmbeddedDeformationUpsampling(torch.nn.Module):
         stacked = torch.cat([x[..., :3], scale * r1, scale * r2, scale * r3])  # 4 P_l x B x 3
         out = torch.sparse.mm(self.matrix, stacked.reshape(4 * nodes, batch * 3))  # V x (B * 3)
         return out.view(-1, batch, 3).transpose(0, 1)
+
+
+def bone_anchor_weights(nodes: np.ndarray, joints: np.ndarray, bones: tuple[tuple[int, int], ...]) -> np.ndarray:
+    """Each node as a point of its nearest bone: (N, J) weights, two per row, summing to 1.
+
+    A node at ``nodes[c]`` closest to bone (a, b) at fraction t along it gets 1 - t on joint a and
+    t on joint b, so ``weights @ joints`` moves the node with that bone's ends (and, the rows summing
+    to 1, with any rotation or translation of the whole skeleton).
+
+    Args:
+        nodes: (N, 3) node positions on the template.
+        joints: (J, 3) the template's joints.
+        bones: joint index pairs (the skeleton's edges).
+    """
+    starts, ends = joints[[a for a, _ in bones]], joints[[b for _, b in bones]]  # E x 3
+    direction = ends - starts
+    length2 = np.maximum((direction**2).sum(-1), 1e-12)
+    t = np.clip(np.einsum("nec,ec->ne", nodes[:, None] - starts[None], direction) / length2, 0.0, 1.0)
+    nearest = starts[None] + t[..., None] * direction[None]  # N x E x 3
+    bone = np.linalg.norm(nodes[:, None] - nearest, axis=-1).argmin(axis=1)  # N
+    weights = np.zeros((len(nodes), len(joints)))
+    rows = np.arange(len(nodes))
+    chosen_t = t[rows, bone]
+    np.add.at(weights, (rows, np.asarray(bones)[bone, 0]), 1.0 - chosen_t)
+    np.add.at(weights, (rows, np.asarray(bones)[bone, 1]), chosen_t)
+    return weights

@@ -11,7 +11,7 @@ from p2m_model.body.skeletons import Skeleton
 from p2m_model.config import MeshNetConfig
 from p2m_model.nn.cheb_conv import ChebConv
 from p2m_model.nn.graph import joint_laplacian, mesh_laplacian
-from p2m_model.nn.mesh_upsampling import EmbeddedDeformationUpsampling
+from p2m_model.nn.mesh_upsampling import EmbeddedDeformationUpsampling, bone_anchor_weights, level_centroids
 
 
 class GraphLayer(nn.Module):
@@ -119,14 +119,17 @@ class MeshNet(nn.Module):
             (list over levels of (E_l, 2) edges), see docs/design-contracts.md.
         template: (V, 3) rest vertices of the body model; needed when ``config.output_level``
             > 0 (the upsampling's detail and weights come from it).
+        template_joints: (J, 3) the template's joints in ``skeleton``; needed with
+            ``config.pose_anchor`` (the anchor's starting weights come from them).
 
     Shapes:
-        joint_features (B, J, C) with C = ``config.in_channels`` -> vertices (B, V, 3)
-        in metres, root-relative, vertex order of the body model.
+        joint_features (B, J, C) with C = ``config.in_channels``[, anchor_joints (B, J, 3) the 3D
+        pose, with ``config.pose_anchor``] -> vertices (B, V, 3) in metres, root-relative, vertex
+        order of the body model.
     """
 
     def __init__(self, config: MeshNetConfig, skeleton: Skeleton, hierarchy: Any,
-                 template: np.ndarray | None = None) -> None:
+                 template: np.ndarray | None = None, template_joints: np.ndarray | None = None) -> None:
         super().__init__()
         self.config = config
         num_joints = skeleton.num_joints
@@ -181,6 +184,12 @@ class MeshNet(nn.Module):
         if output_level > 0:
             self.upsampling = EmbeddedDeformationUpsampling(hierarchy, template, output_level)
             self.output_conv = ChebConv(channels[output_level], EmbeddedDeformationUpsampling.channels, K)
+            if config.pose_anchor:
+                if template_joints is None:
+                    raise ValueError("pose_anchor needs the template's joints")
+                nodes = level_centroids(hierarchy, template, output_level)
+                weights = bone_anchor_weights(nodes, np.asarray(template_joints, dtype=np.float64), skeleton.edges)
+                self.pose_anchor = nn.Parameter(torch.as_tensor(weights, dtype=torch.float32))
         else:
             self.output_conv = ChebConv(channels[0], 3, K)
 
@@ -193,7 +202,7 @@ class MeshNet(nn.Module):
         """(N_l, N_l) sparse L~ of mesh level ``level``."""
         return getattr(self, f"laplacian_level{level}")
 
-    def forward(self, joint_features: torch.Tensor) -> torch.Tensor:
+    def forward(self, joint_features: torch.Tensor, anchor_joints: torch.Tensor | None = None) -> torch.Tensor:
         batch = joint_features.shape[0]
         if self.config.variant == "fc_to_vertices":
             return self.fc_to_vertices(joint_features.reshape(batch, -1)).view(
@@ -208,6 +217,11 @@ class MeshNet(nn.Module):
             x = stage(x, self.level_laplacian(stage.level))
         x = self.output_conv.forward_node_major(x, self.level_laplacian(self.output_level))  # P_l x B x C
         if self.output_level > 0:
+            if self.config.pose_anchor:
+                if anchor_joints is None:
+                    raise ValueError("this MeshNet (pose_anchor) needs the 3D joints")
+                anchored = torch.einsum("nj,bjc->nbc", self.pose_anchor, anchor_joints)  # P_l x B x 3
+                x = torch.cat([x[..., :3] + anchored, x[..., 3:]], dim=-1)
             return self.upsampling(x)
         # Drop fake nodes, vertex order: V x B x 3 -> B x V x 3.
         return x[self.vertex_positions].transpose(0, 1).contiguous()

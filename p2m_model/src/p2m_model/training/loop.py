@@ -291,7 +291,7 @@ def train(config: TrainingConfig, output_dir: str | os.PathLike, asset: BodyMode
         torch.set_num_threads(config.threads)
     seed_everything(config.seed + dist.rank)
 
-    model = Pose2MeshNet(config.model, asset.hierarchy, asset.template).to(device)
+    model = Pose2MeshNet.for_asset(config.model, asset).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.optim.lr,
                                  weight_decay=config.optim.weight_decay)
     scheduler = torch.optim.lr_scheduler.LambdaLR(

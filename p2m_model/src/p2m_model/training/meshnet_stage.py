@@ -163,7 +163,7 @@ def train_meshnet(
         if getattr(info.config, name) != getattr(config.model, name):
             raise ValueError(f"{config.posenet} has {name} {getattr(info.config, name)}, "
                              f"the config asks for {getattr(config.model, name)}")
-    model = Pose2MeshNet(config.model, asset.hierarchy, asset.template).to(device)
+    model = Pose2MeshNet.for_asset(config.model, asset).to(device)
     model.posenet.load_state_dict(posenet.state_dict())
     model.posenet.requires_grad_(False)
     optimizer = torch.optim.Adam(model.meshnet.parameters(), lr=config.optim.lr,
