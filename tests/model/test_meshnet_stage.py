@@ -13,6 +13,7 @@ from p2m_model.checkpoint import load_checkpoint, save_posenet_checkpoint
 from p2m_model.config import MeshNetConfig, Pose2MeshConfig, PoseNetConfig
 from p2m_model.nn.posenet import PoseNet
 from p2m_model.synthesis.pose_bank import PoseBank, joints_from_vertices
+from p2m_model.training.assemble_cascade import cascade_with_posenet
 from p2m_model.training.meshnet_stage import MeshNetStageConfig, train_meshnet
 
 POSENET = PoseNetConfig(width=32, num_blocks=1, dropout=0.0, root_ray="input")
@@ -100,3 +101,21 @@ def test_a_joints_only_bank_is_refused(tmp_path, toy_asset):
         tmp_path / "train.npz")
     with pytest.raises(ValueError, match="--vertices"):
         train_meshnet(config, tmp_path / "run", toy_asset, progress=False)
+
+
+def test_a_cascade_takes_a_posenet_trained_further(tmp_path, toy_asset):
+    train_meshnet(_config(tmp_path, toy_asset, 10), tmp_path / "run", toy_asset, progress=False)
+    further = PoseNet(POSENET)
+    save_posenet_checkpoint(tmp_path / "further.safetensors", further, Pose2MeshConfig(posenet=POSENET),
+                            toy_asset.version, 99)
+    model = cascade_with_posenet(tmp_path / "run" / "model.safetensors", tmp_path / "further.safetensors", toy_asset)
+    for name, tensor in further.state_dict().items():
+        torch.testing.assert_close(model.posenet.state_dict()[name], tensor)
+    trained = load_checkpoint(tmp_path / "run" / "model.safetensors", toy_asset)
+    for name, tensor in trained.meshnet.state_dict().items():
+        torch.testing.assert_close(model.meshnet.state_dict()[name], tensor)
+    other = PoseNetConfig(width=16, num_blocks=1, dropout=0.0, root_ray="input")
+    save_posenet_checkpoint(tmp_path / "other.safetensors", PoseNet(other), Pose2MeshConfig(posenet=other),
+                            toy_asset.version, 0)
+    with pytest.raises(ValueError, match="posenet"):
+        cascade_with_posenet(tmp_path / "run" / "model.safetensors", tmp_path / "other.safetensors", toy_asset)
