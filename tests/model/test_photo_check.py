@@ -6,10 +6,10 @@ from skimage import data
 
 from p2m_model.body.asset import BodyModelAsset
 from p2m_model.config import Pose2MeshConfig
-from p2m_model.evaluation.photo_check import assumed_intrinsics, photo_overlay
+from p2m_model.evaluation.photo_check import photo_overlay
 from p2m_model.inputs.keypoint_detection import MediaPipePoseConfig, MediaPipePoseDetector
 from p2m_model.nn.cascade import Pose2MeshNet
-from p2m_model.predictor import Pose2MeshPredictor
+from p2m_model.predictor import Pose2MeshPredictor, assumed_camera_matrix
 
 
 def test_astronaut_photo_is_detected_recovered_and_drawn():
@@ -26,6 +26,6 @@ def test_astronaut_photo_is_detected_recovered_and_drawn():
 
 
 def test_assumed_intrinsics_put_the_principal_point_at_the_centre():
-    k = assumed_intrinsics(640, 480)
+    k = assumed_camera_matrix((640, 480))
     np.testing.assert_allclose(k @ [0, 0, 1], [320, 240, 1])
     assert k[0, 0] == k[1, 1] == 640

@@ -17,17 +17,14 @@ from p2m_model.nn.cascade import Pose2MeshNet
 from p2m_model.nn.pose_normalization import normalize_keypoints, root_ray
 
 DEFAULT_CHECKPOINT_NAME = "pose2mesh_anny.safetensors"
-# The camera assumed when none is given: focal length = the image's longer side (a ~53 degree
-# field of view across it, within the 500-1500 px the training cameras draw for their images)
-# and the principal point at the image centre.
-ASSUMED_FOCAL_PER_LONG_SIDE = 1.0
 
 
 def assumed_camera_matrix(image_size: tuple[float, float]) -> np.ndarray:
-    """(3, 3) K assumed for an image of ``image_size`` (width, height) px without calibration."""
+    """(3, 3) K assumed for an image of ``image_size`` (width, height) px without calibration:
+    focal length = the image width (a ~53 degree horizontal field of view, a common webcam's) and
+    the principal point at the image centre."""
     width, height = (float(v) for v in image_size)
-    focal = ASSUMED_FOCAL_PER_LONG_SIDE * max(width, height)
-    return np.array([[focal, 0.0, width / 2], [0.0, focal, height / 2], [0.0, 0.0, 1.0]])
+    return np.array([[width, 0.0, width / 2], [0.0, width, height / 2], [0.0, 0.0, 1.0]])
 
 
 @dataclass

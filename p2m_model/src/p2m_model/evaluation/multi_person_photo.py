@@ -18,11 +18,11 @@ from pathlib import Path
 
 import numpy as np
 
-from p2m_model.camera_placement import estimate_root_translation, pinhole_intrinsics
+from p2m_model.camera_placement import estimate_root_translation
 from p2m_model.evaluation.figures import new_figure, save_figure
 from p2m_model.inputs.keypoint_detection import MultiPersonPoseConfig, MultiPersonPoseDetector
 from p2m_model.mesh_rendering import render
-from p2m_model.predictor import Pose2MeshPredictor
+from p2m_model.predictor import Pose2MeshPredictor, assumed_camera_matrix
 from p2m_model.tracking.tracker import PoseTracker
 
 MESH_ALPHA = 0.65
@@ -56,8 +56,8 @@ def people_overlay(predictor: Pose2MeshPredictor, image: np.ndarray
     if len(keypoints) == 0:
         raise ValueError("MediaPipe found no person in the image")
     track_ids = PoseTracker().update(keypoints, scores, 0.0)
-    result = predictor.predict(keypoints, scores, (width, height))
-    camera_matrix = pinhole_intrinsics(width, (width / 2.0, height / 2.0))
+    camera_matrix = assumed_camera_matrix((width, height))
+    result = predictor.predict(keypoints, scores, (width, height), camera_matrix)
     roots = estimate_root_translation(result.pose3d_coco, keypoints, scores, camera_matrix)
     drawn = render(result.vertices + roots[:, None], result.faces, camera_matrix, (width, height),
                    track_colours(track_ids), background=image)

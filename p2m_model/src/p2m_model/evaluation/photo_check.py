@@ -17,19 +17,14 @@ from pathlib import Path
 
 import numpy as np
 
-from p2m_model.camera_placement import estimate_root_translation, pinhole_intrinsics
+from p2m_model.camera_placement import estimate_root_translation
 from p2m_model.evaluation.figures import new_figure, save_figure
 from p2m_model.inputs.keypoint_detection import MediaPipePoseConfig, MediaPipePoseDetector
 from p2m_model.mesh_rendering import overlay
-from p2m_model.predictor import Pose2MeshPredictor
+from p2m_model.predictor import Pose2MeshPredictor, assumed_camera_matrix
 
 PHOTOS = ("camera", "astronaut")
 MESH_COLOUR = (90, 140, 255)
-
-
-def assumed_intrinsics(width: int, height: int) -> np.ndarray:
-    """(3, 3) K with focal length = width and the principal point at the centre."""
-    return pinhole_intrinsics(width, (width / 2.0, height / 2.0))
 
 
 def photo_overlay(predictor: Pose2MeshPredictor, detector: MediaPipePoseDetector,
@@ -49,8 +44,8 @@ def photo_overlay(predictor: Pose2MeshPredictor, detector: MediaPipePoseDetector
     keypoints, scores = detector.detect(image)
     if len(keypoints) == 0:
         raise ValueError("MediaPipe found no person in the image")
-    result = predictor.predict(keypoints, scores, (width, height))
-    camera_matrix = assumed_intrinsics(width, height)
+    camera_matrix = assumed_camera_matrix((width, height))
+    result = predictor.predict(keypoints, scores, (width, height), camera_matrix)
     coco_joints = np.einsum("jv,nvc->njc", predictor.asset.coco17_regressor, result.vertices)
     root = estimate_root_translation(coco_joints, keypoints, scores, camera_matrix)
     drawn = overlay(image, result.vertices + root[:, None], result.faces, camera_matrix,

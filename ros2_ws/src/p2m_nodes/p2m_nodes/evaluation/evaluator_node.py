@@ -44,6 +44,7 @@ from rclpy.utilities import remove_ros_args
 
 from p2m_model.tracking.smoothing import MeshSmoother
 from p2m_msgs.msg import HumanMeshArray, Keypoints2DArray, Pose3DArray
+from p2m_nodes.bags.maker import CAMERA_INFO_TOPIC
 from p2m_nodes.bags.replay import message_class, read_bag
 from p2m_nodes.evaluation.replay_scoring import (
     ReplayResult,
@@ -55,6 +56,7 @@ from p2m_nodes.runtime.child_processes import stop_processes
 from p2m_nodes.runtime.node_support import ParameterSpec, ParameterTable, run_node, stamp_seconds
 from p2m_nodes.runtime.qos import STREAM_QOS
 from p2m_nodes.stages.conversions import (
+    camera_matrix_from_info,
     human_meshes_from_msg,
     keypoints_people_from_msg,
     pose3d_people_from_msg,
@@ -251,10 +253,13 @@ def offline_result(bag: Path, predictor, temporal_filter: bool = False) -> Repla
     """
     scorer = ReplayScorer()
     smoother = MeshSmoother() if temporal_filter else None
-    wanted = ("/keypoints_2d", "/" + GROUND_TRUTH_POSE_TOPIC, "/" + GROUND_TRUTH_MESH_TOPIC)
+    wanted = ("/keypoints_2d", "/" + GROUND_TRUTH_POSE_TOPIC, "/" + GROUND_TRUTH_MESH_TOPIC, CAMERA_INFO_TOPIC)
+    camera_matrix = None  # the bag's newest CameraInfo, as the nodes keep it
     for message in read_bag(bag, wanted):
         msg = deserialize_message(message.data, message_class(message.msgtype))
-        if message.topic == "/" + GROUND_TRUTH_POSE_TOPIC:
+        if message.topic == CAMERA_INFO_TOPIC:
+            camera_matrix = camera_matrix_from_info(msg)
+        elif message.topic == "/" + GROUND_TRUTH_POSE_TOPIC:
             add_ground_truth_pose(scorer, msg)
         elif message.topic == "/" + GROUND_TRUTH_MESH_TOPIC:
             add_ground_truth_mesh(scorer, msg)
@@ -262,7 +267,7 @@ def offline_result(bag: Path, predictor, temporal_filter: bool = False) -> Repla
             people = keypoints_people_from_msg(msg)
             result = predictor.predict(np.stack([p.keypoints.reshape(-1, 2) for p in people]),
                                        np.stack([p.scores for p in people]),
-                                       (msg.image_width, msg.image_height))
+                                       (msg.image_width, msg.image_height), camera_matrix)
             person_ids = [p.person_id for p in people]
             joints, vertices = result.joints3d, result.vertices
             if smoother is not None:
