@@ -2,41 +2,25 @@
 
 import json
 
-import numpy as np
 import pytest
 import torch
 import yaml
 from safetensors.torch import load_file
 
-from p2m_model.body.rotations import axis_angle_to_matrix
 from p2m_model.checkpoint import load_checkpoint, save_posenet_checkpoint
 from p2m_model.config import MeshNetConfig, Pose2MeshConfig, PoseNetConfig
 from p2m_model.nn.posenet import PoseNet
-from p2m_model.synthesis.pose_bank import PoseBank, joints_from_vertices
+from p2m_model.synthesis.pose_bank import PoseBank
 from p2m_model.training.assemble_cascade import cascade_with_posenet
 from p2m_model.training.meshnet_stage import MeshNetStageConfig, train_meshnet
 
 POSENET = PoseNetConfig(width=32, num_blocks=1, dropout=0.0, root_ray="input")
 
 
-def mesh_bank(asset, count: int, seed: int) -> PoseBank:
-    """Bodies of the toy asset: its template bent, turned and scaled at random."""
-    rng = np.random.default_rng(seed)
-    template = np.asarray(asset.template, dtype=np.float64)
-    bend = rng.normal(0.0, 0.3, size=(count, 1, 1)) * (template[None, :, :1] - template[:, 0].mean()) ** 2
-    rotations = axis_angle_to_matrix(rng.normal(0.0, 0.5, size=(count, 3)))
-    vertices = (template[None] + bend * np.array([0.0, 0.0, 1.0])) @ np.swapaxes(rotations, 1, 2)
-    vertices *= rng.uniform(0.8, 1.2, size=(count, 1, 1)) * 20.0  # the toy grid is 7 cm wide: body-sized
-    coco, h36m = joints_from_vertices(vertices, asset.coco17_regressor, asset.h36m17_regressor)
-    root = np.einsum("jv,nvd->njd", asset.coco17_regressor, vertices)[:, [11, 12]].mean(axis=1, keepdims=True)
-    return PoseBank(coco, h36m, np.zeros(count, dtype=np.int16), np.zeros((count, 6), dtype=np.float16), ("toy",),
-                    (vertices - root).astype(np.float16))
-
-
-def _config(tmp_path, asset, steps, posenet=POSENET):
+def _config(tmp_path, asset, make_mesh_bank, steps, posenet=POSENET):
     if not (tmp_path / "train.npz").exists():
-        mesh_bank(asset, 256, 0).save(tmp_path / "train.npz")
-        mesh_bank(asset, 32, 1).save(tmp_path / "val.npz")
+        make_mesh_bank(asset, 256, 0).save(tmp_path / "train.npz")
+        make_mesh_bank(asset, 32, 1).save(tmp_path / "val.npz")
         config = Pose2MeshConfig(posenet=POSENET)
         save_posenet_checkpoint(tmp_path / "posenet.safetensors", PoseNet(POSENET), config, asset.version, 0)
     config = {
@@ -61,17 +45,18 @@ def _config(tmp_path, asset, steps, posenet=POSENET):
     return MeshNetStageConfig.from_yaml(path)
 
 
-def test_meshnet_learns_on_the_frozen_posenet_resumes_and_ships_a_whole_cascade(tmp_path, toy_asset):
+def test_meshnet_learns_on_the_frozen_posenet_resumes_and_ships_a_whole_cascade(tmp_path, toy_asset, make_mesh_bank):
     run = tmp_path / "run"
-    first = train_meshnet(_config(tmp_path, toy_asset, 60), run, toy_asset, progress=False)
+    first = train_meshnet(_config(tmp_path, toy_asset, make_mesh_bank, 60), run, toy_asset, progress=False)
     records = [json.loads(line) for line in (run / "history.jsonl").read_text().splitlines()]
     vertex_losses = [r["vertex"] for r in records if "vertex" in r]
     assert vertex_losses[-1] < 0.7 * vertex_losses[0]
     assert first["samples"] == 60 * 16 and first["scored"] == 32
     assert {"mpvpe_mm", "pa_mpjpe_mm", "edge_length_error_mm", "roughness_ratio"} <= set(first)
     with pytest.raises(FileExistsError):
-        train_meshnet(_config(tmp_path, toy_asset, 60), run, toy_asset, progress=False)
-    resumed = train_meshnet(_config(tmp_path, toy_asset, 80), run, toy_asset, resume=True, progress=False)
+        train_meshnet(_config(tmp_path, toy_asset, make_mesh_bank, 60), run, toy_asset, progress=False)
+    longer = _config(tmp_path, toy_asset, make_mesh_bank, 80)
+    resumed = train_meshnet(longer, run, toy_asset, resume=True, progress=False)
     assert resumed["step"] == 80
     records = [json.loads(line) for line in (run / "history.jsonl").read_text().splitlines()]
     assert {"step": 60, "config_changed": {"optim.steps": [60, 80]}} in records
@@ -88,14 +73,14 @@ def test_meshnet_learns_on_the_frozen_posenet_resumes_and_ships_a_whole_cascade(
                                                    level_channels=(8, 8), level_blocks=(0, 1))
 
 
-def test_a_posenet_other_than_the_configured_one_is_refused(tmp_path, toy_asset):
-    config = _config(tmp_path, toy_asset, 10, PoseNetConfig(width=64, num_blocks=1, root_ray="input"))
+def test_a_posenet_other_than_the_configured_one_is_refused(tmp_path, toy_asset, make_mesh_bank):
+    config = _config(tmp_path, toy_asset, make_mesh_bank, 10, PoseNetConfig(width=64, num_blocks=1, root_ray="input"))
     with pytest.raises(ValueError, match="posenet"):
         train_meshnet(config, tmp_path / "run", toy_asset, progress=False)
 
 
-def test_a_joints_only_bank_is_refused(tmp_path, toy_asset):
-    config = _config(tmp_path, toy_asset, 10)
+def test_a_joints_only_bank_is_refused(tmp_path, toy_asset, make_mesh_bank):
+    config = _config(tmp_path, toy_asset, make_mesh_bank, 10)
     bank = PoseBank.load(tmp_path / "train.npz")
     PoseBank(bank.joints_coco, bank.joints_h36m, bank.source, bank.phenotypes, bank.sources).save(
         tmp_path / "train.npz")
@@ -103,8 +88,8 @@ def test_a_joints_only_bank_is_refused(tmp_path, toy_asset):
         train_meshnet(config, tmp_path / "run", toy_asset, progress=False)
 
 
-def test_a_cascade_takes_a_posenet_trained_further(tmp_path, toy_asset):
-    train_meshnet(_config(tmp_path, toy_asset, 10), tmp_path / "run", toy_asset, progress=False)
+def test_a_cascade_takes_a_posenet_trained_further(tmp_path, toy_asset, make_mesh_bank):
+    train_meshnet(_config(tmp_path, toy_asset, make_mesh_bank, 10), tmp_path / "run", toy_asset, progress=False)
     further = PoseNet(POSENET)
     save_posenet_checkpoint(tmp_path / "further.safetensors", further, Pose2MeshConfig(posenet=POSENET),
                             toy_asset.version, 99)
