@@ -121,7 +121,8 @@ def _plot_history(history_path: Path, path: Path) -> dict[str, Any]:
         val_axes.plot(ahead, fit.error_at(ahead), "k--", lw=0.8,
                       label=f"MPJPE fit ~ step^-{fit.exponent:.2f}")
         val_axes.axhline(TARGET_MPJPE_MM, color="grey", lw=0.8, ls=":", label="MPJPE target")
-    val_axes.set_xlabel("step")
+    per_step = val[-1]["samples"] / val[-1]["step"] if val and "samples" in val[-1] else None
+    val_axes.set_xlabel("step" if per_step is None else f"step ({per_step:.0f} samples seen per step)")
     val_axes.set_ylabel("validation error (mm)")
     val_axes.legend(fontsize=7)
     val_axes.grid(alpha=0.3)
