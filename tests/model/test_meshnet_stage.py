@@ -104,3 +104,20 @@ def test_a_cascade_takes_a_posenet_trained_further(tmp_path, toy_asset, make_mes
                             toy_asset.version, 0)
     with pytest.raises(ValueError, match="posenet"):
         cascade_with_posenet(tmp_path / "run" / "model.safetensors", tmp_path / "other.safetensors", toy_asset)
+
+
+def test_a_resumed_run_can_go_on_with_a_posenet_trained_further(tmp_path, toy_asset, make_mesh_bank):
+    run = tmp_path / "run"
+    train_meshnet(_config(tmp_path, toy_asset, make_mesh_bank, 20), run, toy_asset, progress=False)
+    further = PoseNet(POSENET)
+    save_posenet_checkpoint(tmp_path / "further.safetensors", further, Pose2MeshConfig(posenet=POSENET),
+                            toy_asset.version, 99)
+    config = _config(tmp_path, toy_asset, make_mesh_bank, 30)
+    config.posenet = str(tmp_path / "further.safetensors")  # what --posenet sets
+    train_meshnet(config, run, toy_asset, resume=True, progress=False)
+    shipped = load_checkpoint(run / "model.safetensors", toy_asset)
+    for name, tensor in further.state_dict().items():
+        torch.testing.assert_close(shipped.posenet.state_dict()[name], tensor)
+    records = [json.loads(line) for line in (run / "history.jsonl").read_text().splitlines()]
+    changed = [r["config_changed"] for r in records if "config_changed" in r]
+    assert changed[-1]["posenet"] == [str(tmp_path / "posenet.safetensors"), str(tmp_path / "further.safetensors")]

@@ -1,7 +1,7 @@
 """Stage 2 of the cascade, as the Pose2Mesh release trains it: MeshNet on the frozen PoseNet.
 
     python -m p2m_model.training.meshnet_stage --config p2m_model/configs/meshnet.yaml --output runs/meshnet
-    python -m p2m_model.training.meshnet_stage --config ... --output runs/meshnet --resume [--steps N]
+    python -m p2m_model.training.meshnet_stage --config ... --output runs/meshnet --resume [--steps N] [--posenet CKPT]
 
 MeshNet takes the normalized 2D and the 3D pose that the stage-1 PoseNet (a checkpoint, frozen,
 in eval mode) lifts from it, as the paper's cascade does. Bodies come from a mesh bank
@@ -11,6 +11,10 @@ repeats. A run lives in one output directory: ``config.yaml``, ``state.pt`` (res
 ``model.safetensors`` (the whole cascade: the frozen PoseNet and the latest MeshNet, loadable by
 :class:`~p2m_model.predictor.Pose2MeshPredictor`), ``best.safetensors`` (lowest validation
 MPVPE) and ``history.jsonl`` (records carry ``samples``, training samples seen).
+
+``--resume --posenet CKPT`` goes on with another frozen PoseNet of the same architecture (stage 1
+trained further meanwhile): MeshNet's last steps then adapt to the PoseNet it will ship with; the
+history records the change.
 """
 
 from __future__ import annotations
@@ -272,12 +276,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", required=True, help="run directory")
     parser.add_argument("--resume", action="store_true", help="continue the run in --output")
     parser.add_argument("--steps", type=int, default=None, help="override optim.steps")
+    parser.add_argument("--posenet", default=None, help="override the frozen PoseNet checkpoint")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
     try:
         config = MeshNetStageConfig.from_yaml(args.config)
         if args.steps is not None:
             config.optim.steps = args.steps
+        if args.posenet is not None:
+            config.posenet = str(Path(args.posenet).resolve())
         train_meshnet(config, args.output, BodyModelAsset.load(), args.resume, not args.no_progress)
     except (FileNotFoundError, FileExistsError, ValueError) as error:
         print(f"meshnet_stage: {error}", file=sys.stderr)
