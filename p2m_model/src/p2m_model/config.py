@@ -185,6 +185,36 @@ def section_from_dict(cls: type, data: dict[str, Any]) -> Any:
     return cls(**data)
 
 
+def run_config_to_dict(config: Any) -> dict[str, Any]:
+    """A training run's config dataclass (a ``model`` :class:`Pose2MeshConfig` and sections) as a
+    plain nested dict (YAML/JSON-ready)."""
+    plain = dataclasses.asdict(config)
+    plain["model"] = config.model.to_dict()
+    return plain
+
+
+def run_config_from_dict(cls: type, data: dict[str, Any]) -> Any:
+    """Inverse of :func:`run_config_to_dict` for the dataclass ``cls``: ``model`` read by
+    :meth:`Pose2MeshConfig.from_dict`, every other dataclass section over its default (missing
+    keys keep the default's values), scalars as given.
+
+    Raises:
+        ValueError: an unknown key at any level, or an invalid value.
+    """
+    check_keys(cls, data)
+    defaults = cls()
+    values: dict[str, Any] = {}
+    for name, value in data.items():
+        default = getattr(defaults, name)
+        if name == "model":
+            values[name] = Pose2MeshConfig.from_dict(value)
+        elif dataclasses.is_dataclass(default):
+            values[name] = section_from_dict(type(default), {**dataclasses.asdict(default), **value})
+        else:
+            values[name] = value
+    return cls(**values)
+
+
 def _to_plain(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _to_plain(v) for k, v in value.items()}

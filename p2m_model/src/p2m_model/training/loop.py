@@ -15,7 +15,6 @@ under ``torchrun`` (DistributedDataParallel; rank 0 validates and writes files).
 """
 from __future__ import annotations
 
-import dataclasses
 import math
 import os
 import random
@@ -32,7 +31,7 @@ from tqdm import tqdm
 from p2m_model.atomic_files import write_atomically
 from p2m_model.body.asset import BodyModelAsset, JointRegressors
 from p2m_model.checkpoint import save_checkpoint
-from p2m_model.config import Pose2MeshConfig, check_keys, read_yaml_mapping, section_from_dict
+from p2m_model.config import Pose2MeshConfig, read_yaml_mapping, run_config_from_dict, run_config_to_dict
 from p2m_model.evaluation.scoring import evaluate
 from p2m_model.nn.cascade import Pose2MeshNet
 from p2m_model.nn.losses import LossWeights, pose2mesh_loss
@@ -118,9 +117,7 @@ class TrainingConfig:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain nested dict (YAML/JSON-ready)."""
-        plain = dataclasses.asdict(self)
-        plain["model"] = self.model.to_dict()
-        return plain
+        return run_config_to_dict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "TrainingConfig":
@@ -129,12 +126,7 @@ class TrainingConfig:
         Raises:
             ValueError: an unknown key at any level, or an invalid value.
         """
-        check_keys(cls, data)
-        sections = {"model": Pose2MeshConfig.from_dict(data.get("model", {}))}
-        for name, section_cls in (("loss", LossWeights), ("data", DataConfig), ("optim", OptimConfig)):
-            sections[name] = section_from_dict(section_cls, data.get(name, {}))
-        scalars = {k: v for k, v in data.items() if k not in sections}
-        return cls(**sections, **scalars)
+        return run_config_from_dict(cls, data)
 
     @classmethod
     def from_yaml(cls, path: str | os.PathLike) -> "TrainingConfig":
@@ -234,6 +226,19 @@ class _EndlessBatches:
             epoch, offset = epoch + 1, 0
 
 
+def rng_states() -> dict[str, Any]:
+    """The torch, numpy and Python generators' states, for a run's ``state.pt``."""
+    return {"torch_rng": torch.get_rng_state(), "numpy_rng": np.random.get_state(), "python_rng": random.getstate()}
+
+
+def restore_rng_states(state: dict[str, Any]) -> None:
+    """Put back the generators' states of :func:`rng_states`, so a resumed run draws what the
+    uninterrupted one would have."""
+    torch.set_rng_state(state["torch_rng"])
+    np.random.set_state(state["numpy_rng"])
+    random.setstate(state["python_rng"])
+
+
 def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
@@ -303,9 +308,7 @@ def train(config: TrainingConfig, output_dir: str | os.PathLike, asset: BodyMode
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         step, best_mpjpe = state["step"], state["best_mpjpe"]
-        torch.set_rng_state(state["torch_rng"])
-        np.random.set_state(state["numpy_rng"])
-        random.setstate(state["python_rng"])
+        restore_rng_states(state)
     if dist.is_main:
         record_config(output, config.to_dict(), resume, step)
     trained = model
@@ -322,8 +325,7 @@ def train(config: TrainingConfig, output_dir: str | os.PathLike, asset: BodyMode
     def save_state() -> None:
         state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
                  "scheduler": scheduler.state_dict(), "step": step, "best_mpjpe": best_mpjpe,
-                 "torch_rng": torch.get_rng_state(), "numpy_rng": np.random.get_state(),
-                 "python_rng": random.getstate()}
+                 **rng_states()}
         # The shippable weights first: a kill between the two writes resumes
         # from the older state and rewrites them.
         save_checkpoint(output / LATEST_NAME, model, asset.version)

@@ -20,10 +20,8 @@ history records the change.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import math
 import os
-import random
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -38,7 +36,7 @@ from tqdm import tqdm
 from p2m_model.atomic_files import write_atomically
 from p2m_model.body.asset import BodyModelAsset, JointRegressors
 from p2m_model.checkpoint import load_posenet_checkpoint, save_checkpoint
-from p2m_model.config import Pose2MeshConfig, check_keys, read_yaml_mapping, section_from_dict
+from p2m_model.config import Pose2MeshConfig, read_yaml_mapping, run_config_from_dict, run_config_to_dict
 from p2m_model.evaluation.posenet_scoring import posenet_inputs
 from p2m_model.evaluation.scoring import evaluate
 from p2m_model.nn.cascade import Pose2MeshNet
@@ -53,6 +51,8 @@ from p2m_model.training.loop import (
     OptimConfig,
     learning_rate_factor,
     record_config,
+    restore_rng_states,
+    rng_states,
     seed_everything,
 )
 from p2m_model.training.posenet_stage import BankConfig, training_bank_files
@@ -96,9 +96,7 @@ class MeshNetStageConfig:
     checkpoint_every: int = 200
 
     def to_dict(self) -> dict[str, Any]:
-        plain = dataclasses.asdict(self)
-        plain["model"] = self.model.to_dict()
-        return plain
+        return run_config_to_dict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> MeshNetStageConfig:
@@ -107,15 +105,7 @@ class MeshNetStageConfig:
         Raises:
             ValueError: an unknown key at any level, or an invalid value.
         """
-        check_keys(cls, data)
-        defaults = cls()
-        sections = {
-            "model": Pose2MeshConfig.from_dict(data.get("model", {})),
-            "banks": section_from_dict(BankConfig, {**dataclasses.asdict(defaults.banks), **data.get("banks", {})}),
-            "loss": section_from_dict(LossWeights, data.get("loss", {})),
-            "optim": section_from_dict(OptimConfig, {**dataclasses.asdict(defaults.optim), **data.get("optim", {})}),
-        }
-        return cls(**sections, **{k: v for k, v in data.items() if k not in sections})
+        return run_config_from_dict(cls, data)
 
     @classmethod
     def from_yaml(cls, path: str | os.PathLike) -> MeshNetStageConfig:
@@ -180,9 +170,7 @@ def train_meshnet(
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         step, best = state["step"], state["best_mpvpe"]
-        torch.set_rng_state(state["torch_rng"])
-        np.random.set_state(state["numpy_rng"])
-        random.setstate(state["python_rng"])
+        restore_rng_states(state)
     record_config(output, config.to_dict(), resume, step)
 
     batch_size = config.optim.batch_size
@@ -199,9 +187,7 @@ def train_meshnet(
             "scheduler": scheduler.state_dict(),
             "step": step,
             "best_mpvpe": best,
-            "torch_rng": torch.get_rng_state(),
-            "numpy_rng": np.random.get_state(),
-            "python_rng": random.getstate(),
+            **rng_states(),
         }
         write_atomically(state_path, lambda temp: torch.save(state, temp))
 

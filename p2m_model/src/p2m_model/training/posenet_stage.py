@@ -14,11 +14,9 @@ number of training samples seen, for learning curves).
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import glob
 import math
 import os
-import random
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -32,7 +30,7 @@ from tqdm import tqdm
 
 from p2m_model.atomic_files import write_atomically
 from p2m_model.checkpoint import load_posenet_checkpoint, posenet_training_step, save_posenet_checkpoint
-from p2m_model.config import Pose2MeshConfig, check_keys, read_yaml_mapping, section_from_dict
+from p2m_model.config import Pose2MeshConfig, read_yaml_mapping, run_config_from_dict, run_config_to_dict
 from p2m_model.evaluation.posenet_scoring import posenet_inputs, predict_views, score_posenet
 from p2m_model.nn.posenet import PoseNet
 from p2m_model.predictor import resolve_device
@@ -45,6 +43,8 @@ from p2m_model.training.loop import (
     OptimConfig,
     learning_rate_factor,
     record_config,
+    restore_rng_states,
+    rng_states,
     seed_everything,
 )
 
@@ -97,9 +97,7 @@ class PoseNetStageConfig:
     checkpoint_every: int = 500
 
     def to_dict(self) -> dict[str, Any]:
-        plain = dataclasses.asdict(self)
-        plain["model"] = self.model.to_dict()
-        return plain
+        return run_config_to_dict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PoseNetStageConfig:
@@ -108,13 +106,7 @@ class PoseNetStageConfig:
         Raises:
             ValueError: an unknown key at any level, or an invalid value.
         """
-        check_keys(cls, data)
-        sections = {
-            "model": Pose2MeshConfig.from_dict(data.get("model", {})),
-            "banks": section_from_dict(BankConfig, data.get("banks", {})),
-            "optim": section_from_dict(OptimConfig, {**dataclasses.asdict(cls().optim), **data.get("optim", {})}),
-        }
-        return cls(**sections, **{k: v for k, v in data.items() if k not in sections})
+        return run_config_from_dict(cls, data)
 
     @classmethod
     def from_yaml(cls, path: str | os.PathLike) -> PoseNetStageConfig:
@@ -189,9 +181,7 @@ def train_posenet(
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         step, best = state["step"], state["best_pa_mpjpe"]
-        torch.set_rng_state(state["torch_rng"])
-        np.random.set_state(state["numpy_rng"])
-        random.setstate(state["python_rng"])
+        restore_rng_states(state)
     elif init_from is not None:
         start, info = load_posenet_checkpoint(init_from, device)
         if info.config.posenet != config.model.posenet:
@@ -217,9 +207,7 @@ def train_posenet(
             "scheduler": scheduler.state_dict(),
             "step": step,
             "best_pa_mpjpe": best,
-            "torch_rng": torch.get_rng_state(),
-            "numpy_rng": np.random.get_state(),
-            "python_rng": random.getstate(),
+            **rng_states(),
         }
         write_atomically(state_path, lambda temp: torch.save(state, temp))
 
