@@ -185,6 +185,49 @@ def section_from_dict(cls: type, data: dict[str, Any]) -> Any:
     return cls(**data)
 
 
+class RunConfig:
+    """Base of a training run's config dataclass: a ``model`` :class:`Pose2MeshConfig`, dataclass
+    sections and scalars, read from and written to YAML.
+
+    A subclass names its file paths in :meth:`resolve_paths`; they are read relative to the
+    YAML file's folder.
+    """
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain nested dict (YAML/JSON-ready)."""
+        return run_config_to_dict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Any:
+        """Inverse of :meth:`to_dict`; missing keys take defaults.
+
+        Raises:
+            ValueError: an unknown key at any level, or an invalid value.
+        """
+        return run_config_from_dict(cls, data)
+
+    @classmethod
+    def from_yaml(cls, path: str | os.PathLike) -> Any:
+        """Read a YAML config; its paths are made absolute relative to the file's folder.
+
+        Raises:
+            FileNotFoundError: no such file.
+            ValueError: not a mapping, or invalid keys/values.
+        """
+        path = Path(path)
+        config = cls.from_dict(read_yaml_mapping(path, f"{cls.__name__} file"))
+        config.resolve_paths(path.parent)
+        return config
+
+    def resolve_paths(self, folder: Path) -> None:
+        """Make the config's relative paths absolute against ``folder`` (in place)."""
+
+
+def absolute(path: str, folder: Path) -> str:
+    """``path`` resolved against ``folder`` (an absolute ``path`` stays as it is)."""
+    return str((folder / path).resolve())
+
+
 def run_config_to_dict(config: Any) -> dict[str, Any]:
     """A training run's config dataclass (a ``model`` :class:`Pose2MeshConfig` and sections) as a
     plain nested dict (YAML/JSON-ready)."""

@@ -31,7 +31,7 @@ from tqdm import tqdm
 from p2m_model.atomic_files import write_atomically
 from p2m_model.body.asset import BodyModelAsset, JointRegressors
 from p2m_model.checkpoint import save_checkpoint
-from p2m_model.config import Pose2MeshConfig, read_yaml_mapping, run_config_from_dict, run_config_to_dict
+from p2m_model.config import Pose2MeshConfig, RunConfig, absolute
 from p2m_model.evaluation.scoring import evaluate
 from p2m_model.nn.cascade import Pose2MeshNet
 from p2m_model.nn.losses import LossWeights, pose2mesh_loss
@@ -90,7 +90,7 @@ class OptimConfig:
 
 
 @dataclass
-class TrainingConfig:
+class TrainingConfig(RunConfig):
     """A whole training run.
 
     Attributes:
@@ -115,31 +115,8 @@ class TrainingConfig:
     validate_every: int = 1000
     checkpoint_every: int = 200
 
-    def to_dict(self) -> dict[str, Any]:
-        """Plain nested dict (YAML/JSON-ready)."""
-        return run_config_to_dict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "TrainingConfig":
-        """Inverse of :meth:`to_dict`; missing keys take defaults.
-
-        Raises:
-            ValueError: an unknown key at any level, or an invalid value.
-        """
-        return run_config_from_dict(cls, data)
-
-    @classmethod
-    def from_yaml(cls, path: str | os.PathLike) -> "TrainingConfig":
-        """Read a YAML config; ``data.directory`` is made absolute relative to the file.
-
-        Raises:
-            FileNotFoundError: no such file.
-            ValueError: not a mapping, or invalid keys/values.
-        """
-        path = Path(path)
-        config = cls.from_dict(read_yaml_mapping(path, "training config"))
-        config.data.directory = str((path.parent / config.data.directory).resolve())
-        return config
+    def resolve_paths(self, folder: Path) -> None:
+        self.data.directory = absolute(self.data.directory, folder)
 
 
 def changed_settings(old: dict[str, Any], new: dict[str, Any], prefix: str = "") -> dict[str, list]:

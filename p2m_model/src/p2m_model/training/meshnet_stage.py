@@ -36,7 +36,7 @@ from tqdm import tqdm
 from p2m_model.atomic_files import write_atomically
 from p2m_model.body.asset import BodyModelAsset, JointRegressors
 from p2m_model.checkpoint import load_posenet_checkpoint, save_checkpoint
-from p2m_model.config import Pose2MeshConfig, read_yaml_mapping, run_config_from_dict, run_config_to_dict
+from p2m_model.config import Pose2MeshConfig, RunConfig, absolute
 from p2m_model.evaluation.posenet_scoring import posenet_inputs
 from p2m_model.evaluation.scoring import evaluate
 from p2m_model.nn.cascade import Pose2MeshNet
@@ -62,7 +62,7 @@ BEST_NAME = "best.safetensors"
 
 
 @dataclass
-class MeshNetStageConfig:
+class MeshNetStageConfig(RunConfig):
     """A MeshNet training run.
 
     Attributes:
@@ -95,32 +95,10 @@ class MeshNetStageConfig:
     validate_every: int = 1000
     checkpoint_every: int = 200
 
-    def to_dict(self) -> dict[str, Any]:
-        return run_config_to_dict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> MeshNetStageConfig:
-        """Inverse of :meth:`to_dict`; missing keys take defaults.
-
-        Raises:
-            ValueError: an unknown key at any level, or an invalid value.
-        """
-        return run_config_from_dict(cls, data)
-
-    @classmethod
-    def from_yaml(cls, path: str | os.PathLike) -> MeshNetStageConfig:
-        """Read a YAML config; bank and checkpoint paths are made absolute relative to the file.
-
-        Raises:
-            FileNotFoundError: no such file.
-            ValueError: not a mapping, or invalid keys/values.
-        """
-        path = Path(path)
-        config = cls.from_dict(read_yaml_mapping(path, "MeshNet training config"))
-        config.banks.train = [str((path.parent / p).resolve()) for p in config.banks.train]
-        config.banks.val = str((path.parent / config.banks.val).resolve())
-        config.posenet = str((path.parent / config.posenet).resolve())
-        return config
+    def resolve_paths(self, folder: Path) -> None:
+        self.banks.train = [absolute(p, folder) for p in self.banks.train]
+        self.banks.val = absolute(self.banks.val, folder)
+        self.posenet = absolute(self.posenet, folder)
 
 
 def train_meshnet(

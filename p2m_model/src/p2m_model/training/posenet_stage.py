@@ -30,7 +30,7 @@ from tqdm import tqdm
 
 from p2m_model.atomic_files import write_atomically
 from p2m_model.checkpoint import load_posenet_checkpoint, posenet_training_step, save_posenet_checkpoint
-from p2m_model.config import Pose2MeshConfig, read_yaml_mapping, run_config_from_dict, run_config_to_dict
+from p2m_model.config import Pose2MeshConfig, RunConfig, absolute
 from p2m_model.evaluation.posenet_scoring import posenet_inputs, predict_views, score_posenet
 from p2m_model.nn.posenet import PoseNet
 from p2m_model.predictor import resolve_device
@@ -70,7 +70,7 @@ class BankConfig:
 
 
 @dataclass
-class PoseNetStageConfig:
+class PoseNetStageConfig(RunConfig):
     """A PoseNet training run.
 
     Attributes:
@@ -96,31 +96,9 @@ class PoseNetStageConfig:
     validate_every: int = 2000
     checkpoint_every: int = 500
 
-    def to_dict(self) -> dict[str, Any]:
-        return run_config_to_dict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> PoseNetStageConfig:
-        """Inverse of :meth:`to_dict`; missing keys take defaults.
-
-        Raises:
-            ValueError: an unknown key at any level, or an invalid value.
-        """
-        return run_config_from_dict(cls, data)
-
-    @classmethod
-    def from_yaml(cls, path: str | os.PathLike) -> PoseNetStageConfig:
-        """Read a YAML config; bank paths are made absolute relative to the file.
-
-        Raises:
-            FileNotFoundError: no such file.
-            ValueError: not a mapping, or invalid keys/values.
-        """
-        path = Path(path)
-        config = cls.from_dict(read_yaml_mapping(path, "PoseNet training config"))
-        config.banks.train = [str((path.parent / p).resolve()) for p in config.banks.train]
-        config.banks.val = str((path.parent / config.banks.val).resolve())
-        return config
+    def resolve_paths(self, folder: Path) -> None:
+        self.banks.train = [absolute(p, folder) for p in self.banks.train]
+        self.banks.val = absolute(self.banks.val, folder)
 
 
 def training_bank_files(banks: BankConfig) -> list[Path]:
