@@ -8,25 +8,16 @@ Files written to the output directory: see :mod:`p2m_model.training.loop`.
 """
 from __future__ import annotations
 
-import argparse
 import sys
 
-from p2m_model.training.loop import TrainingConfig, train
+from p2m_model.training.loop import TrainingConfig, run_argument_parser, train
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m p2m_model.training", description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--config", required=True, help="training config YAML")
-    parser.add_argument("--output", required=True, help="run directory (created if missing)")
-    parser.add_argument("--resume", action="store_true",
-                        help="continue the run in --output from its last state.pt")
+    parser = run_argument_parser("python -m p2m_model.training", __doc__)
     parser.add_argument("--asset", default=None,
                         help="body-model asset .npz (default: the shipped Anny asset)")
-    parser.add_argument("--steps", type=int, default=None, help="override optim.steps")
     parser.add_argument("--device", default=None, help="override device (auto, cpu, cuda, ...)")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
 
     from p2m_model.body.asset import BodyModelAsset

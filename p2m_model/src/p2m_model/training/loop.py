@@ -15,6 +15,7 @@ under ``torchrun`` (DistributedDataParallel; rank 0 validates and writes files).
 """
 from __future__ import annotations
 
+import argparse
 import math
 import os
 import random
@@ -201,6 +202,18 @@ class _EndlessBatches:
                                                    num_workers=self.num_workers,
                                                    generator=generator)
             epoch, offset = epoch + 1, 0
+
+
+def run_argument_parser(prog: str, description: str) -> argparse.ArgumentParser:
+    """The options every training command has: --config, --output, --resume, --steps, --no-progress."""
+    parser = argparse.ArgumentParser(prog=prog, description=description,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--config", required=True, help="training config YAML")
+    parser.add_argument("--output", required=True, help="run directory (created if missing)")
+    parser.add_argument("--resume", action="store_true", help="continue the run in --output from its last state.pt")
+    parser.add_argument("--steps", type=int, default=None, help="override optim.steps")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return parser
 
 
 def rng_states() -> dict[str, Any]:

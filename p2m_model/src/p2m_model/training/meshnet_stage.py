@@ -19,7 +19,6 @@ history records the change.
 
 from __future__ import annotations
 
-import argparse
 import math
 import os
 import sys
@@ -53,6 +52,7 @@ from p2m_model.training.loop import (
     record_config,
     restore_rng_states,
     rng_states,
+    run_argument_parser,
     seed_everything,
 )
 from p2m_model.training.posenet_stage import BankConfig, training_bank_files
@@ -231,17 +231,8 @@ def train_meshnet(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m p2m_model.training.meshnet_stage",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("--config", required=True, help="YAML MeshNet training config")
-    parser.add_argument("--output", required=True, help="run directory")
-    parser.add_argument("--resume", action="store_true", help="continue the run in --output")
-    parser.add_argument("--steps", type=int, default=None, help="override optim.steps")
+    parser = run_argument_parser("python -m p2m_model.training.meshnet_stage", __doc__)
     parser.add_argument("--posenet", default=None, help="override the frozen PoseNet checkpoint")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
     try:
         config = MeshNetStageConfig.from_yaml(args.config)

@@ -13,7 +13,6 @@ number of training samples seen, for learning curves).
 
 from __future__ import annotations
 
-import argparse
 import glob
 import math
 import os
@@ -45,6 +44,7 @@ from p2m_model.training.loop import (
     record_config,
     restore_rng_states,
     rng_states,
+    run_argument_parser,
     seed_everything,
 )
 
@@ -252,19 +252,10 @@ def train_posenet(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m p2m_model.training.posenet_stage",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("--config", required=True, help="YAML PoseNet training config")
-    parser.add_argument("--output", required=True, help="run directory")
-    parser.add_argument("--resume", action="store_true", help="continue the run in --output")
-    parser.add_argument("--steps", type=int, default=None, help="override optim.steps")
+    parser = run_argument_parser("python -m p2m_model.training.posenet_stage", __doc__)
     parser.add_argument(
         "--init-from", default=None, help="start a new run from this PoseNet checkpoint's weights and training step"
     )
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
     try:
         config = PoseNetStageConfig.from_yaml(args.config)
