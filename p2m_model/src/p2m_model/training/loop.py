@@ -204,6 +204,24 @@ class _EndlessBatches:
             epoch, offset = epoch + 1, 0
 
 
+def run_directory(output_dir: str | os.PathLike, resume: bool) -> tuple[Path, Path]:
+    """(the run's folder, created if missing; its ``state.pt``).
+
+    Raises:
+        FileExistsError: the folder holds a run and ``resume`` is False.
+        FileNotFoundError: ``resume`` without a ``state.pt``.
+    """
+    output = Path(output_dir)
+    output.mkdir(parents=True, exist_ok=True)
+    state_path = output / STATE_NAME
+    if state_path.exists() and not resume:
+        raise FileExistsError(f"{output} already holds a run; pass resume=True (--resume) "
+                              f"to continue it or choose another output directory")
+    if resume and not state_path.exists():
+        raise FileNotFoundError(f"cannot resume: no {STATE_NAME} in {output}")
+    return output, state_path
+
+
 def run_argument_parser(prog: str, description: str) -> argparse.ArgumentParser:
     """The options every training command has: --config, --output, --resume, --steps, --no-progress."""
     parser = argparse.ArgumentParser(prog=prog, description=description,
@@ -265,14 +283,7 @@ def train(config: TrainingConfig, output_dir: str | os.PathLike, asset: BodyMode
         FileExistsError: ``output_dir`` holds a run and ``resume`` is False.
         FileNotFoundError: ``resume`` without a ``state.pt``, or missing data.
     """
-    output = Path(output_dir)
-    output.mkdir(parents=True, exist_ok=True)
-    state_path = output / STATE_NAME
-    if state_path.exists() and not resume:
-        raise FileExistsError(f"{output} already holds a run; pass resume=True (--resume) "
-                              f"to continue it or choose another output directory")
-    if resume and not state_path.exists():
-        raise FileNotFoundError(f"cannot resume: no {STATE_NAME} in {output}")
+    output, state_path = run_directory(output_dir, resume)
 
     dist = _Distributed.from_environment()
     if dist.world_size > 1:

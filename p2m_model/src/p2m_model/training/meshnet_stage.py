@@ -46,13 +46,13 @@ from p2m_model.synthesis.pose_bank import PoseBank
 from p2m_model.synthesis.view_sampler import StreamingViews, ViewConfig, ViewDataset, fixed_views
 from p2m_model.training.loop import (
     HISTORY_NAME,
-    STATE_NAME,
     OptimConfig,
     learning_rate_factor,
     record_config,
     restore_rng_states,
     rng_states,
     run_argument_parser,
+    run_directory,
     seed_everything,
 )
 from p2m_model.training.posenet_stage import BankConfig, training_bank_files
@@ -112,13 +112,7 @@ def train_meshnet(
         FileNotFoundError: ``resume`` without a ``state.pt``, a missing bank or checkpoint.
         ValueError: the PoseNet checkpoint does not match ``config.model``, or a bank has no meshes.
     """
-    output = Path(output_dir)
-    output.mkdir(parents=True, exist_ok=True)
-    state_path = output / STATE_NAME
-    if state_path.exists() and not resume:
-        raise FileExistsError(f"{output} already holds a run; pass --resume to continue it")
-    if resume and not state_path.exists():
-        raise FileNotFoundError(f"cannot resume: no {STATE_NAME} in {output}")
+    output, state_path = run_directory(output_dir, resume)
     device = resolve_device(config.device)
     if config.threads > 0:
         torch.set_num_threads(config.threads)

@@ -38,13 +38,13 @@ from p2m_model.synthesis.pose_bank import PoseBank
 from p2m_model.synthesis.view_sampler import StreamingViews, ViewConfig, fixed_views
 from p2m_model.training.loop import (
     HISTORY_NAME,
-    STATE_NAME,
     OptimConfig,
     learning_rate_factor,
     record_config,
     restore_rng_states,
     rng_states,
     run_argument_parser,
+    run_directory,
     seed_everything,
 )
 
@@ -133,13 +133,7 @@ def train_posenet(
         FileExistsError: ``output_dir`` holds a run and ``resume`` is False.
         FileNotFoundError: ``resume`` without a ``state.pt``, or a missing bank.
     """
-    output = Path(output_dir)
-    output.mkdir(parents=True, exist_ok=True)
-    state_path = output / STATE_NAME
-    if state_path.exists() and not resume:
-        raise FileExistsError(f"{output} already holds a run; pass --resume to continue it")
-    if resume and not state_path.exists():
-        raise FileNotFoundError(f"cannot resume: no {STATE_NAME} in {output}")
+    output, state_path = run_directory(output_dir, resume)
     device = resolve_device(config.device)
     if config.threads > 0:
         torch.set_num_threads(config.threads)
