@@ -7,7 +7,7 @@ import torch
 import yaml
 from safetensors.torch import load_file
 
-from p2m_model.checkpoint import load_checkpoint, save_posenet_checkpoint
+from p2m_model.checkpoint import load_checkpoint, posenet_training_step, save_posenet_checkpoint
 from p2m_model.config import MeshNetConfig, Pose2MeshConfig, PoseNetConfig
 from p2m_model.nn.posenet import PoseNet
 from p2m_model.synthesis.pose_bank import PoseBank
@@ -118,6 +118,8 @@ def test_a_resumed_run_can_go_on_with_a_posenet_trained_further(tmp_path, toy_as
     shipped = load_checkpoint(run / "model.safetensors", toy_asset)
     for name, tensor in further.state_dict().items():
         torch.testing.assert_close(shipped.posenet.state_dict()[name], tensor)
+    # Stage 1 can go on from the cascade: it carries its PoseNet's training step.
+    assert posenet_training_step(run / "model.safetensors") == 99
     records = [json.loads(line) for line in (run / "history.jsonl").read_text().splitlines()]
     changed = [r["config_changed"] for r in records if "config_changed" in r]
     assert changed[-1]["posenet"] == [str(tmp_path / "posenet.safetensors"), str(tmp_path / "further.safetensors")]

@@ -21,6 +21,8 @@ CHECKPOINT_FORMAT_VERSION = "1"
 _FORMAT_KEY = "p2m_format_version"
 _CONFIG_KEY = "p2m_config"
 _ASSET_KEY = "p2m_asset_version"
+_STEP_KEY = "p2m_training_step"
+POSENET_PREFIX = "posenet."
 
 
 @dataclass
@@ -32,7 +34,8 @@ class CheckpointInfo:
     asset_version: str
 
 
-def save_checkpoint(path: str | os.PathLike, model: Pose2MeshNet, asset_version: str) -> Path:
+def save_checkpoint(path: str | os.PathLike, model: Pose2MeshNet, asset_version: str,
+                    posenet_step: int | None = None) -> Path:
     """Write ``model``'s weights and config atomically to ``path``.
 
     The file is written to a temporary file in the same directory and renamed
@@ -42,11 +45,14 @@ def save_checkpoint(path: str | os.PathLike, model: Pose2MeshNet, asset_version:
         path: destination ``.safetensors`` file.
         model: the network; its non-persistent buffers (Laplacians) are not saved.
         asset_version: ``version`` of the body-model asset the model was trained on.
+        posenet_step: the training step of its PoseNet when that was trained alone (stage 1),
+            so stage 1 can continue from the cascade (:func:`posenet_training_step`).
 
     Returns:
         The path written.
     """
-    return _write_checkpoint(path, model.state_dict(), model.config, asset_version, {})
+    extra = {} if posenet_step is None else {_STEP_KEY: str(posenet_step)}
+    return _write_checkpoint(path, model.state_dict(), model.config, asset_version, extra)
 
 
 def _write_checkpoint(path: str | os.PathLike, state: dict[str, torch.Tensor], config: Pose2MeshConfig,
@@ -120,8 +126,6 @@ def load_checkpoint(path: str | os.PathLike, asset: BodyModelAsset,
     return model.to(device).eval()
 
 
-POSENET_PREFIX = "posenet."
-_STEP_KEY = "p2m_training_step"
 
 
 def save_posenet_checkpoint(path: str | os.PathLike, posenet: torch.nn.Module, config: Pose2MeshConfig,
@@ -139,7 +143,8 @@ def save_posenet_checkpoint(path: str | os.PathLike, posenet: torch.nn.Module, c
 
 
 def posenet_training_step(path: str | os.PathLike) -> int:
-    """The training step a PoseNet checkpoint's weights are from (0 if it does not say)."""
+    """The stage-1 training step a PoseNet's weights are from, in a PoseNet-only checkpoint or a
+    cascade saved with ``posenet_step`` (0 if it does not say)."""
     with safe_open(str(path), framework="pt") as handle:
         return int((handle.metadata() or {}).get(_STEP_KEY, 0))
 

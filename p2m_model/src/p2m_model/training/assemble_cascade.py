@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from p2m_model.body.asset import BodyModelAsset
-from p2m_model.checkpoint import load_checkpoint, load_posenet_checkpoint, save_checkpoint
+from p2m_model.checkpoint import load_checkpoint, load_posenet_checkpoint, posenet_training_step, save_checkpoint
 from p2m_model.nn.cascade import Pose2MeshNet
 
 
@@ -45,7 +45,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         asset = BodyModelAsset.load()
-        save_checkpoint(args.output, cascade_with_posenet(args.cascade, args.posenet, asset), asset.version)
+        model = cascade_with_posenet(args.cascade, args.posenet, asset)
+        save_checkpoint(args.output, model, asset.version, posenet_training_step(args.posenet))
     except (FileNotFoundError, ValueError) as error:
         print(f"assemble_cascade: {error}", file=sys.stderr)
         return 2

@@ -34,7 +34,7 @@ from tqdm import tqdm
 
 from p2m_model.atomic_files import write_atomically
 from p2m_model.body.asset import BodyModelAsset, JointRegressors
-from p2m_model.checkpoint import load_posenet_checkpoint, save_checkpoint
+from p2m_model.checkpoint import load_posenet_checkpoint, posenet_training_step, save_checkpoint
 from p2m_model.config import Pose2MeshConfig, RunConfig, absolute
 from p2m_model.evaluation.posenet_scoring import posenet_inputs
 from p2m_model.evaluation.scoring import evaluate
@@ -151,8 +151,10 @@ def train_meshnet(
     joint_regressor = JointRegressors.from_asset(asset, device).h36m17
     face_rng = torch.Generator().manual_seed(config.seed)
 
+    posenet_step = posenet_training_step(config.posenet)
+
     def save_state() -> None:
-        save_checkpoint(output / LATEST_NAME, model, asset.version)
+        save_checkpoint(output / LATEST_NAME, model, asset.version, posenet_step)
         state = {
             "meshnet": model.meshnet.state_dict(),
             "optimizer": optimizer.state_dict(),
@@ -217,7 +219,7 @@ def train_meshnet(
                           f"{summary['edge_length_error_mm']:.2f} mm, roughness {summary['roughness_ratio']:.2f}")
                 if summary["mpvpe_mm"] < best:
                     best = summary["mpvpe_mm"]
-                    save_checkpoint(output / BEST_NAME, model, asset.version)
+                    save_checkpoint(output / BEST_NAME, model, asset.version, posenet_step)
             if step % config.checkpoint_every == 0 or done:
                 save_state()
     bar.close()
