@@ -100,7 +100,10 @@ class MeshNet(nn.Module):
     Variants (``config.variant``):
       * ``coarse_to_fine`` (Pose2Mesh): GCN blocks on the joint graph, an FC to
         the coarsest mesh level Lc, then level by level: 2x nearest upsampling,
-        GCN layer + residual block, down to level 0; a last ChebConv to xyz.
+        GCN layer + residual block, down to the output level l; a last ChebConv to the
+        xyz of every vertex (l = 0, the release), or to each level-l node's position (with
+        ``pose_anchor``, an offset from a learned combination of the 3D joints), rotation and
+        scale, which the fixed :class:`EmbeddedDeformationUpsampling` turns into vertices.
       * ``direct_upsampling``: as above down to level m = ``direct_jump_level``,
         then one jump to the output level (each node repeated 2**(m - l) times).
       * ``fc_to_vertices``: an MLP from the flattened J x C input to V x 3.
