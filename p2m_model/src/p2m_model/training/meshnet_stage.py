@@ -149,8 +149,6 @@ def train_meshnet(
     stream = StreamingViews(train_bank, batch_size, ViewConfig(), config.seed)
     faces = torch.as_tensor(np.asarray(asset.faces), dtype=torch.long, device=device)
     joint_regressor = JointRegressors.from_asset(asset, device).h36m17
-    face_rng = torch.Generator().manual_seed(config.seed)
-
     posenet_step = posenet_training_step(config.posenet)
 
     def save_state() -> None:
@@ -187,7 +185,10 @@ def train_meshnet(
             vertices = model.mesh(normalized, pose3d, scores)
             chosen = faces
             if 0 < config.surface_faces < len(faces):
-                chosen = faces[torch.randperm(len(faces), generator=face_rng)[: config.surface_faces].to(device)]
+                # Drawn from (seed, step), so a resumed run draws the faces the uninterrupted one would.
+                drawn = np.random.default_rng([config.seed, 1 << 22, step]).choice(
+                    len(faces), config.surface_faces, replace=False)
+                chosen = faces[torch.from_numpy(drawn).to(device)]
             loss, parts = pose2mesh_loss(vertices, tensors["vertices"], pose3d, tensors["pose3d_coco"], chosen,
                                          joint_regressor, config.loss)
             optimizer.zero_grad(set_to_none=True)
