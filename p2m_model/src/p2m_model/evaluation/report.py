@@ -262,7 +262,7 @@ def write_report(output: Path, errors: SampleErrors, predictor: Pose2MeshPredict
         f"| MPJPE | {summary['mpjpe_mm']:.1f} | {figures['median_mm']['mpjpe']:.1f} |",
         f"| PA-MPJPE | {summary['pa_mpjpe_mm']:.1f} | {figures['median_mm']['pa_mpjpe']:.1f} |",
         f"| MPVPE | {summary['mpvpe_mm']:.1f} | {figures['median_mm']['mpvpe']:.1f} |", "",
-        "Surface (predicted mesh against the true one, :mod:`p2m_model.evaluation.surface_metrics`): "
+        "Surface (predicted mesh against the true one, `p2m_model.evaluation.surface_metrics`): "
         f"mean edge-length error {summary['edge_length_error_mm']:.2f} mm, face-normal angle error "
         f"{summary['normal_angle_error_deg']:.1f} degrees, roughness ratio {summary['roughness_ratio']:.2f} "
         "(1 = as smooth as the body).", "",

@@ -80,7 +80,7 @@ class MeshNetStageConfig(RunConfig):
     """
 
     model: Pose2MeshConfig = field(default_factory=Pose2MeshConfig)
-    posenet: str = "../src/p2m_model/checkpoints/posenet_anny.safetensors"
+    posenet: str = "../src/p2m_model/checkpoints/pose2mesh_anny.safetensors"
     banks: BankConfig = field(
         default_factory=lambda: BankConfig(["../../data/mesh-bank/train-*.npz"], "../../data/mesh-bank/val.npz", 512)
     )
