@@ -88,11 +88,12 @@ def compute_figures(model: Pose2MeshNet, unfused: Pose2MeshNet, repeats: int,
     for name, flops in (("posenet", posenet), ("meshnet", meshnet)):
         results[f"{name}_ms_batch{PEOPLE}_1thread"] = stages[name]
         results[f"{name}_gflops_achieved"] = PEOPLE * flops.total / (stages[name] * 1e6)
-    features = torch.randn(PEOPLE, get_skeleton(model.config.skeleton).num_joints,
-                           model.config.meshnet.in_channels)
+    num_joints = get_skeleton(model.config.skeleton).num_joints
+    features = torch.randn(PEOPLE, num_joints, model.config.meshnet.in_channels)
+    anchor = torch.randn(PEOPLE, num_joints, 3) if model.config.meshnet.pose_anchor else None
     for suffix, network in (("", model), ("_unfused", unfused)):
         def run(network=network):
-            network.meshnet(features)
+            network.meshnet(features, anchor)
 
         with torch.inference_mode():
             for _ in range(warmup):
