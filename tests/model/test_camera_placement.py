@@ -1,7 +1,12 @@
 import numpy as np
 import pytest
 
-from p2m_model.camera_placement import CameraPlacementConfig, estimate_root_translation, placeable_people
+from p2m_model.camera_placement import (
+    CameraPlacementConfig,
+    estimate_root_translation,
+    pinhole_intrinsics,
+    placeable_people,
+)
 
 K = np.array([[600.0, 0.0, 320.0], [0.0, 610.0, 240.0], [0.0, 0.0, 1.0]])
 
@@ -62,3 +67,13 @@ def test_degenerate_and_bad_inputs():
         estimate_root_translation(joints[..., :2], keypoints, scores, K)
     with pytest.raises(ValueError, match="min_joints"):
         CameraPlacementConfig(min_joints=1)
+
+
+def test_pinhole_intrinsics_of_a_batch_are_those_of_each_camera():
+    focal, centre = np.array([500.0, 800.0]), np.array([[320.0, 240.0], [100.0, 50.0]])
+    batch = pinhole_intrinsics(focal, centre)
+    assert batch.shape == (2, 3, 3)
+    for k in range(2):
+        single = pinhole_intrinsics(float(focal[k]), centre[k])
+        np.testing.assert_array_equal(batch[k], single)
+        np.testing.assert_array_equal(single, [[focal[k], 0, centre[k, 0]], [0, focal[k], centre[k, 1]], [0, 0, 1]])

@@ -24,10 +24,25 @@ from dataclasses import dataclass
 import numpy as np
 
 
-def pinhole_intrinsics(focal_px: float, principal_point_px: tuple[float, float] | np.ndarray) -> np.ndarray:
-    """(3, 3) float64 camera matrix K, pixels: square pixels, no skew, principal point (cx, cy)."""
-    center_x, center_y = principal_point_px
-    return np.array([[focal_px, 0.0, center_x], [0.0, focal_px, center_y], [0.0, 0.0, 1.0]], dtype=np.float64)
+def pinhole_intrinsics(focal_px: float | np.ndarray,
+                       principal_point_px: tuple[float, float] | np.ndarray) -> np.ndarray:
+    """Camera matrices K, pixels: square pixels, no skew.
+
+    Args:
+        focal_px: focal length, a scalar or (N,).
+        principal_point_px: (cx, cy), (2,) or (N, 2).
+
+    Returns:
+        float64 (3, 3), or (N, 3, 3) for batched input.
+    """
+    focal = np.asarray(focal_px, dtype=np.float64)
+    centre = np.asarray(principal_point_px, dtype=np.float64)
+    shape = np.broadcast_shapes(focal.shape, centre.shape[:-1])
+    matrix = np.zeros((*shape, 3, 3))
+    matrix[..., 0, 0] = matrix[..., 1, 1] = focal
+    matrix[..., :2, 2] = centre
+    matrix[..., 2, 2] = 1.0
+    return matrix
 
 
 @dataclass

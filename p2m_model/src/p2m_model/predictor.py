@@ -11,6 +11,7 @@ import torch
 
 from p2m_model.body.asset import BodyModelAsset, JointRegressors
 from p2m_model.body.skeletons import COCO17_PELVIS_JOINTS, H36M17_JOINT_NAMES, get_skeleton
+from p2m_model.camera_placement import pinhole_intrinsics
 from p2m_model.checkpoint import load_checkpoint
 from p2m_model.input_limits import MAX_ABS_JOINT_M, MAX_ABS_KEYPOINT_PX
 from p2m_model.nn.cascade import Pose2MeshNet
@@ -24,7 +25,7 @@ def assumed_camera_matrix(image_size: tuple[float, float]) -> np.ndarray:
     focal length = the image width (a ~53 degree horizontal field of view, a common webcam's) and
     the principal point at the image centre."""
     width, height = (float(v) for v in image_size)
-    return np.array([[width, 0.0, width / 2], [0.0, width, height / 2], [0.0, 0.0, 1.0]])
+    return pinhole_intrinsics(width, (width / 2, height / 2))
 
 
 @dataclass

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from p2m_model.body.skeletons import H36M17_JOINT_NAMES
+from p2m_model.camera_placement import pinhole_intrinsics
 from p2m_model.evaluation.metrics import MM_PER_M
 from p2m_model.evaluation.scoring import vertex_errors
 from p2m_model.predictor import Pose2MeshPredictor
@@ -32,20 +33,14 @@ def pose_input_use(predictor: Pose2MeshPredictor, bank: PoseBank, seed: int = 0,
                    batch_size: int = 64) -> dict[str, dict[str, float]]:
     """{"posenet" | "true" | "zero": {"mpvpe_mm", "moved_mm"}} over every body of ``bank``."""
     views = fixed_views(bank, ViewConfig(), seed=seed)
-    tensors = views.tensors()
     outcome: dict[str, list[np.ndarray]] = {name: [] for name in ("posenet", "true", "zero")}
     moved: dict[str, list[np.ndarray]] = {name: [] for name in outcome}
     for start in range(0, len(views), batch_size):
         part = slice(start, start + batch_size)
-        keypoints, scores = views.keypoints[part], views.scores[part]
-        cameras = np.zeros((len(keypoints), 3, 3))
-        cameras[:, [0, 1], [0, 1]] = views.focal_px[part, None]
-        cameras[:, :2, 2] = views.principal_point_px[part]
-        cameras[:, 2, 2] = 1.0
-        inputs = predictor.prepare(keypoints, scores, cameras)
+        cameras = pinhole_intrinsics(views.focal_px[part], views.principal_point_px[part])
+        inputs = predictor.prepare(views.keypoints[part], views.scores[part], cameras)
         lifted = predictor.lift_prepared(inputs)
-        truth = tensors["vertices"][part].numpy()
-        true_pelvis = tensors["joints_h36m"][part, PELVIS].numpy()
+        truth, true_pelvis = views.vertices[part], views.joints_h36m[part, PELVIS]
         results = {name: predictor.recover_mesh_prepared(inputs, pose) for name, pose in
                    (("posenet", lifted), ("true", views.pose3d_coco[part]), ("zero", np.zeros_like(lifted)))}
         for name, result in results.items():

@@ -18,6 +18,7 @@ import torch
 from tqdm import tqdm
 
 from p2m_model.body.skeletons import H36M17_JOINT_NAMES
+from p2m_model.camera_placement import pinhole_intrinsics
 from p2m_model.evaluation.metrics import MM_PER_M, mean_point_error, pa_mpjpe
 from p2m_model.evaluation.surface_metrics import SurfaceScorer
 from p2m_model.predictor import Pose2MeshPredictor, PredictionResult
@@ -141,10 +142,7 @@ def predict_batch(predictor: Pose2MeshPredictor, batch: dict[str, torch.Tensor])
     keypoints = batch["keypoints"].numpy()
     cameras = None
     if "focal_px" in batch:
-        cameras = np.zeros((len(keypoints), 3, 3))
-        cameras[:, [0, 1], [0, 1]] = batch["focal_px"].numpy()[:, None]
-        cameras[:, :2, 2] = batch["principal_point_px"].numpy()
-        cameras[:, 2, 2] = 1.0
+        cameras = pinhole_intrinsics(batch["focal_px"].numpy(), batch["principal_point_px"].numpy())
     # Normalization is free of translation and scale, so one call can carry people from
     # different image sizes.
     return predictor.predict(keypoints, batch["scores"].numpy(), tuple(batch["image_size"].numpy()[0]), cameras)
