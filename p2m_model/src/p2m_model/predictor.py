@@ -191,10 +191,10 @@ class Pose2MeshPredictor:
         _raise_for_people(~np.isfinite(pose3d_coco).all(axis=(1, 2)), "pose3d_coco is NaN or inf")
         _raise_for_people((np.abs(pose3d_coco) > MAX_ABS_JOINT_M).any(axis=(1, 2)),
                           f"pose3d_coco beyond {MAX_ABS_JOINT_M:g} m")
-        return self.recover_mesh_prepared(self.prepare(keypoints, scores, assumed_camera_matrix(image_size)),
-                                          pose3d_coco)
+        return self.recover_mesh_prepared(self.prepare(keypoints, scores), pose3d_coco)
 
-    def prepare(self, keypoints: np.ndarray, scores: np.ndarray, camera_matrix: np.ndarray) -> ModelInput:
+    def prepare(self, keypoints: np.ndarray, scores: np.ndarray,
+                camera_matrix: np.ndarray | None = None) -> ModelInput:
         """Normalize N people's keypoints for the networks, without checking them.
 
         Args:
@@ -203,14 +203,15 @@ class Pose2MeshPredictor:
             scores: (N, 17) in [0, 1], each person with a score above
                 ``config.normalization.score_threshold``.
             camera_matrix: (3, 3) or (N, 3, 3) K, pixels, positive focal lengths (see
-                :meth:`checked_camera`).
+                :meth:`checked_camera`); needed to lift with a PoseNet that takes the root's
+                viewing ray, not for MeshNet alone (:meth:`recover_mesh_prepared`).
         """
         with torch.inference_mode():
             keypoints_t = torch.as_tensor(keypoints, dtype=torch.float32, device=self.device)
             scores_t = torch.as_tensor(scores, dtype=torch.float32, device=self.device)
             normalization = self.config.normalization
             ray = None
-            if self.config.posenet.root_ray != "none":
+            if self.config.posenet.root_ray != "none" and camera_matrix is not None:
                 matrix = np.broadcast_to(np.asarray(camera_matrix, dtype=np.float64), (len(keypoints), 3, 3))
                 focal = torch.as_tensor(matrix[:, [0, 1], [0, 1]], dtype=torch.float32, device=self.device)
                 centre = torch.as_tensor(matrix[:, [0, 1], 2], dtype=torch.float32, device=self.device)

@@ -17,7 +17,6 @@ from std_msgs.msg import Header
 
 from p2m_model.camera_placement import CameraPlacementConfig, estimate_root_translation, placeable_people
 from p2m_model.input_limits import MAX_ABS_JOINT_M
-from p2m_model.predictor import assumed_camera_matrix
 from p2m_model.tracking.smoothing import MeshSmoother
 from p2m_msgs.msg import HumanMeshArray, Keypoints2DArray, MeshTopology, Pose3DArray
 from p2m_nodes.stages.conversions import (
@@ -89,7 +88,7 @@ class PoseLifting:
         batch = validate_keypoint_people(keypoints_people_from_msg(msg), image_size, self.validation)
         if _frame_rejected(batch.rejections):
             return StageOutput(None, batch.rejections)
-        camera = assumed_camera_matrix(image_size) if camera_matrix is None else camera_matrix
+        camera = self.predictor.checked_camera(camera_matrix, image_size)
         joints = (self.predictor.lift_prepared(self.predictor.prepare(batch.keypoints, batch.scores, camera))
                   if batch.people else _no_joints(self.validation))
         output = pose3d_array_to_msg(msg.header, image_size, joints, batch.people, POSE_JOINT_SET)
@@ -188,10 +187,8 @@ class MeshRecovery:
         batch = validate_pose_people(pose3d_people_from_msg(msg), image_size, self.validation)
         if _frame_rejected(batch.rejections):
             return StageOutput(None, batch.rejections)
-        # MeshNet takes no camera; the 3D poses arrive made.
-        prepared = (self.predictor.prepare(batch.keypoints, batch.scores, assumed_camera_matrix(image_size))
-                    if batch.people else None)
-        result = self.predictor.recover_mesh_prepared(prepared, batch.joints) if batch.people else None
+        result = (self.predictor.recover_mesh_prepared(
+            self.predictor.prepare(batch.keypoints, batch.scores), batch.joints) if batch.people else None)
         output, unplaced = self.placed_meshes(msg.header, [person.person_id for person in batch.people],
                                               batch.keypoints, batch.scores, result, camera_matrix)
         return StageOutput(output, batch.rejections, unplaced)
@@ -222,7 +219,7 @@ class PoseAndMeshRecovery:
         if _frame_rejected(batch.rejections):
             return StageOutput(None, batch.rejections)
         predictor = self.recovery.predictor
-        camera = assumed_camera_matrix(image_size) if camera_matrix is None else camera_matrix
+        camera = predictor.checked_camera(camera_matrix, image_size)
         result = (predictor.predict_prepared(predictor.prepare(batch.keypoints, batch.scores, camera))
                   if batch.people else None)
         joints = _no_joints(validation) if result is None else result.pose3d_coco
