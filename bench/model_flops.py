@@ -76,13 +76,13 @@ def _graph_convolutions(meshnet: MeshNet) -> Iterator[tuple[ChebConv, torch.Tens
 def meshnet_flops(meshnet: MeshNet) -> LayerFlops:
     """FLOPs of one person through ``meshnet`` (any variant)."""
     dense, sparse = linear_flops(meshnet), 0.0
-    if meshnet.config.variant != "fc_to_vertices":
+    if meshnet.config.variant != "fc":
         for conv, laplacian, upsample_factor in _graph_convolutions(meshnet):
             flops = cheb_conv_flops(conv, laplacian, upsample_factor)
             dense += flops.dense
             sparse += flops.sparse
-        if meshnet.output_level > 0:  # the fixed upsampling: one sparse product to xyz
-            sparse += 2.0 * meshnet.upsampling.matrix._nnz() * 3
+    if meshnet.output_level > 0:  # the fixed upsampling: one sparse product to xyz
+        sparse += 2.0 * meshnet.upsampling.matrix._nnz() * 3
     return LayerFlops(dense=dense, sparse=sparse)
 
 

@@ -1,7 +1,19 @@
-"""The ablation page: validation curves read from run histories, and the Markdown it writes."""
+"""The stage-2 ablations: each variant is the base with one change, trained, scored and tabled."""
 import json
 
-from p2m_model.training.ablations import VARIANTS, curve_table, markdown_table, validation_mpjpe
+import numpy as np
+import yaml
+
+from p2m_model.training.ablations import (
+    VARIANTS,
+    curve_table,
+    main,
+    run_variant,
+    validation_curve,
+    variant_config,
+)
+from p2m_model.training.meshnet_stage import MeshNetStageConfig
+from tests.model.test_meshnet_stage import _config
 
 
 def write_history(run_dir, records):
@@ -9,16 +21,16 @@ def write_history(run_dir, records):
     (run_dir / "history.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
 
 
-def test_validation_mpjpe_keeps_validations_and_the_later_of_a_repeated_step(tmp_path):
+def test_validation_curve_keeps_validations_and_the_later_of_a_repeated_step(tmp_path):
     write_history(tmp_path / "gcn", [
         {"step": 25, "loss": 2.5},
-        {"step": 250, "split": "val", "mpjpe_mm": 330.0, "pa_mpjpe_mm": 250.0},
-        {"step": 500, "split": "val", "mpjpe_mm": 290.0, "pa_mpjpe_mm": 200.0},
+        {"step": 250, "split": "val", "mpvpe_mm": 330.0, "pa_mpjpe_mm": 250.0},
+        {"step": 500, "split": "val", "mpvpe_mm": 290.0, "pa_mpjpe_mm": 200.0},
         {"step": 500, "config_changed": {"optim.steps": [500, 1000]}},
         # killed after validating 500, resumed from an earlier state: 500 validated again
-        {"step": 500, "split": "val", "mpjpe_mm": 288.0, "pa_mpjpe_mm": 199.0},
+        {"step": 500, "split": "val", "mpvpe_mm": 288.0, "pa_mpjpe_mm": 199.0},
     ])
-    assert validation_mpjpe(tmp_path / "gcn") == {250: 330.0, 500: 288.0}
+    assert validation_curve(tmp_path / "gcn") == {250: 330.0, 500: 288.0}
 
 
 def test_curve_table_has_a_column_per_validated_step_and_blanks_where_a_run_has_none():
@@ -29,15 +41,54 @@ def test_curve_table_has_a_column_per_validated_step_and_blanks_where_a_run_has_
     assert lines[3] == "| fc | 267.0 |  |"
 
 
-def test_markdown_table_ends_with_the_curves(tmp_path):
-    results = {name: {"mpjpe_mm": 100.0 + i, "pa_mpjpe_mm": 50.0 + i, "mpvpe_mm": 120.0 + i,
-                      "parameters": 4_000_000, "inference_ms_batch1": 8.0, "activation_mb": 190.0,
-                      "steps": 1000, "batch_size": 32, "samples": 1024}
-               for i, name in enumerate(VARIANTS)}
-    curves = {name: {250: 300.0 + i, 1000: 200.0 + i} for i, name in enumerate(VARIANTS)}
-    page = markdown_table(results, "python -m p2m_model.training.ablations ...", curves)
-    assert "Every variant: 1000 steps of batch 32" in page
-    assert "| fc | 101.0 | 51.0 | 121.0 | 4.00 M |" in page
-    tail = page.split("## Validation MPJPE during training")[1]
-    assert "| variant | step 250 | step 1000 |" in tail
-    assert "| direct | 302.0 | 202.0 |" in tail
+def test_each_variant_changes_one_thing_of_the_base(tmp_path, toy_asset, make_mesh_bank):
+    base = _config(tmp_path, toy_asset, make_mesh_bank, 10)
+    base.model.meshnet.pose_anchor = True
+    meshnets = {name: variant_config(base, name).model.meshnet for name in VARIANTS}
+    assert meshnets["gcn"] == base.model.meshnet
+    assert meshnets["2d"].inputs == "2d" and not meshnets["2d"].pose_anchor
+    assert meshnets["3d"].inputs == "3d" and meshnets["3d"].pose_anchor
+    assert not meshnets["no_anchor"].pose_anchor and meshnets["no_anchor"].inputs == "2d+3d"
+    assert meshnets["fc"].variant == "fc"
+    # toy base: output level 2, levels 2..3; direct jumps from the coarsest straight to level 2
+    assert (meshnets["direct"].variant, meshnets["direct"].direct_jump_level) == ("direct_upsampling", 3)
+
+
+def test_variants_train_score_and_make_the_page_once_all_are_done(tmp_path, toy_asset, make_mesh_bank,
+                                                                  monkeypatch, capsys):
+    _config(tmp_path, toy_asset, make_mesh_bank, 20)
+    config_path = tmp_path / "meshnet.yaml"
+    config = yaml.safe_load(config_path.read_text())
+    config["model"]["meshnet"]["pose_anchor"] = True
+    config_path.write_text(yaml.safe_dump(config))
+    base = MeshNetStageConfig.from_yaml(config_path)
+    assert base.model.meshnet.pose_anchor
+    test_bank = make_mesh_bank(toy_asset, 48, 2)
+    test_bank.save(tmp_path / "test.npz")
+    output = tmp_path / "ablations"
+    result = run_variant("fc", base, output, toy_asset, test_bank, progress=False)
+    assert result["samples"] == 48 and result["steps"] == 20 and result["changes"] == {"variant": "fc"}
+    assert np.isfinite([result["mpvpe_mm"], result["roughness_ratio"], result["inference_ms_batch1"]]).all()
+    assert validation_curve(output / "fc") == {20: result_at_last_validation(output / "fc")}
+    # a scored variant is read back, not retrained
+    (output / "fc" / "state.pt").unlink()
+    assert run_variant("fc", base, output, toy_asset, test_bank, progress=False) == result
+
+    monkeypatch.setattr("p2m_model.training.ablations.BodyModelAsset.load", lambda: toy_asset)
+    table = tmp_path / "ablations.md"
+    arguments = ["--config", str(config_path), "--steps", "20", "--validate-every", "10", "--output", str(output),
+                 "--test-bank", str(tmp_path / "test.npz"), "--table", str(table), "--no-progress"]
+    assert main([*arguments, "--variants", "gcn", "2d"]) == 0
+    assert not table.exists() and "the page waits for 3d, direct, no_anchor" in capsys.readouterr().out
+    assert main([*arguments, "--variants", "3d", "direct", "no_anchor"]) == 0
+    page = table.read_text()
+    assert "trained for 20 steps of batch 16 (320 samples)" in page and "the 48 people" in page
+    results = json.loads((output / "results.json").read_text())
+    assert list(results) == list(VARIANTS)
+    assert f"| fc | {results['fc']['mpjpe_mm']:.1f} |" in page
+    assert "| variant | step 10 | step 20 |" in page.split("## Validation MPVPE")[1]
+
+
+def result_at_last_validation(run_dir):
+    records = [json.loads(line) for line in (run_dir / "history.jsonl").read_text().splitlines()]
+    return [r for r in records if r.get("split") == "val"][-1]["mpvpe_mm"]

@@ -33,7 +33,7 @@ def embedded_deformation_config(make_config):
     return config
 
 
-@pytest.mark.parametrize("variant", ["coarse_to_fine", "direct_upsampling", "fc_to_vertices",
+@pytest.mark.parametrize("variant", ["coarse_to_fine", "direct_upsampling", "fc",
                                      "embedded_deformation"])
 def test_folded_cascade_matches_the_unfused_one(make_config, toy_asset, variant):
     torch.manual_seed(0)  # the weights

@@ -105,3 +105,21 @@ def test_an_anchored_meshnet_follows_the_3d_pose_it_is_given(toy_asset):
     torch.testing.assert_close(moved, torch.tensor([0.5, 0.0, 0.0]).expand_as(moved), atol=1e-5, rtol=0)
     with pytest.raises(ValueError, match="pose_anchor"):
         MeshNetConfig(pose_anchor=True)
+
+
+def test_the_fc_ablation_predicts_the_same_anchored_nodes_as_the_gcn(toy_asset):
+    """GCN vs FC compares what is between the joints and the nodes: with their last layers at zero
+    both give the anchored template, through the same fixed upsampling."""
+    def model(variant):
+        meshnet = MeshNetConfig(variant=variant, joint_channels=8, fc_channels=4, output_level=LEVEL,
+                                level_channels=(8, 8), level_blocks=(0, 1), pose_anchor=True, fc_hidden=16)
+        return Pose2MeshNet.for_asset(Pose2MeshConfig(posenet=PoseNetConfig(width=32, num_blocks=1),
+                                                      meshnet=meshnet), toy_asset).eval()
+
+    gcn, fc = model("coarse_to_fine"), model("fc")
+    assert not hasattr(fc.meshnet, "stages")
+    keypoints, scores, pose = torch.randn(2, 17, 2), torch.rand(2, 17), torch.randn(2, 17, 3)
+    with torch.no_grad():
+        for parameter in [*gcn.meshnet.output_conv.parameters(), *fc.meshnet.fc[-1].parameters()]:
+            parameter.zero_()
+        torch.testing.assert_close(fc.mesh(keypoints, pose, scores), gcn.mesh(keypoints, pose, scores))

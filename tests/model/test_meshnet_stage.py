@@ -123,3 +123,41 @@ def test_a_resumed_run_can_go_on_with_a_posenet_trained_further(tmp_path, toy_as
     records = [json.loads(line) for line in (run / "history.jsonl").read_text().splitlines()]
     changed = [r["config_changed"] for r in records if "config_changed" in r]
     assert changed[-1]["posenet"] == [str(tmp_path / "posenet.safetensors"), str(tmp_path / "further.safetensors")]
+
+
+def test_a_joint_fine_tune_starts_from_a_trained_cascade_and_trains_posenet_too(tmp_path, toy_asset,
+                                                                                make_mesh_bank):
+    stage2 = tmp_path / "stage2"
+    train_meshnet(_config(tmp_path, toy_asset, make_mesh_bank, 30), stage2, toy_asset, progress=False)
+    trained = load_checkpoint(stage2 / "model.safetensors", toy_asset)
+
+    config = _config(tmp_path, toy_asset, make_mesh_bank, 20)
+    config.init_from = config.posenet = str(stage2 / "model.safetensors")
+    frozen = train_meshnet(config, tmp_path / "frozen", toy_asset, progress=False)
+    config.joint_posenet_lr = 0.003
+    joint = train_meshnet(config, tmp_path / "joint", toy_asset, progress=False)
+
+    frozen_model = load_checkpoint(tmp_path / "frozen" / "model.safetensors", toy_asset)
+    joint_model = load_checkpoint(tmp_path / "joint" / "model.safetensors", toy_asset)
+    for name, tensor in frozen_model.posenet.state_dict().items():
+        torch.testing.assert_close(tensor, trained.posenet.state_dict()[name])
+    changed = {name for name, tensor in joint_model.posenet.state_dict().items()
+               if not torch.equal(tensor, trained.posenet.state_dict()[name])}
+    assert any(name.endswith("weight") for name in changed)
+    # its batch-norm statistics stay stage 1's
+    assert not any(name.endswith(("running_mean", "running_var")) for name in changed)
+    # Both went on from the trained MeshNet: their first logged losses are near where it ended.
+    def vertex_losses(run):
+        records = [json.loads(line) for line in (tmp_path / run / "history.jsonl").read_text().splitlines()]
+        return [r["vertex"] for r in records if "vertex" in r]
+
+    assert abs(vertex_losses("frozen")[0] - vertex_losses("stage2")[-1]) < 0.3 * (
+        vertex_losses("stage2")[0] - vertex_losses("stage2")[-1])
+    assert frozen["step"] == joint["step"] == 20
+    state = torch.load(tmp_path / "joint" / "state.pt", weights_only=False)
+    for name, tensor in joint_model.posenet.state_dict().items():
+        torch.testing.assert_close(tensor, state["posenet"][name])
+
+    config.init_from = str(tmp_path / "posenet.safetensors")
+    with pytest.raises(ValueError):
+        train_meshnet(config, tmp_path / "bad", toy_asset, progress=False)

@@ -5,7 +5,7 @@ from p2m_model.config import MeshNetConfig, Pose2MeshConfig
 from p2m_model.nn.cascade import Pose2MeshNet
 from p2m_model.nn.posenet import PoseNet
 
-VARIANTS = ["coarse_to_fine", "direct_upsampling", "fc_to_vertices"]
+VARIANTS = ["coarse_to_fine", "direct_upsampling", "fc"]
 
 
 def inputs(batch: int) -> tuple[torch.Tensor, torch.Tensor]:

@@ -11,7 +11,7 @@ import yaml
 
 from p2m_model.nn.pose_normalization import PoseNormalizationConfig
 
-MESHNET_VARIANTS = ("coarse_to_fine", "direct_upsampling", "fc_to_vertices")
+MESHNET_VARIANTS = ("coarse_to_fine", "direct_upsampling", "fc")
 # What MeshNet sees per joint (Pose2Mesh Table 4 ablates the cascade's input).
 MESHNET_INPUTS = {"2d": 2, "3d": 3, "2d+3d": 5}
 ROOT_RAY_MODES = ("none", "input", "aligned")
@@ -50,8 +50,8 @@ class MeshNetConfig:
 
     Attributes:
         variant: "coarse_to_fine" (the paper's), "direct_upsampling" (ablation:
-            coarse-to-fine down to ``direct_jump_level`` then one jump to level 0)
-            or "fc_to_vertices" (ablation: an MLP straight to V x 3).
+            coarse-to-fine down to ``direct_jump_level`` then one jump to ``output_level``)
+            or "fc" (ablation: an MLP in place of the graph layers, to the same output).
         inputs: per-joint input of MeshNet: "2d+3d" (Pose2Mesh: normalized 2D and
             PoseNet's 3D), or the ablations "2d" (2D -> mesh) and "3d" (3D -> mesh).
         use_scores: append the detection score; "2d+3d" without it is the paper's J x 5.
@@ -76,7 +76,7 @@ class MeshNetConfig:
             length); fine levels get none, only the layer that changes
             the channel count after upsampling.
         direct_jump_level: level m the "direct_upsampling" variant jumps from.
-        fc_hidden: hidden units of the "fc_to_vertices" MLP.
+        fc_hidden: hidden units of the "fc" MLP.
     """
 
     variant: str = "coarse_to_fine"

@@ -106,7 +106,8 @@ class MeshNet(nn.Module):
         scale, which the fixed :class:`EmbeddedDeformationUpsampling` turns into vertices.
       * ``direct_upsampling``: as above down to level m = ``direct_jump_level``,
         then one jump to the output level (each node repeated 2**(m - l) times).
-      * ``fc_to_vertices``: an MLP from the flattened J x C input to V x 3.
+      * ``fc``: an MLP from the flattened J x C input in place of every graph layer, to the
+        same output (xyz of every vertex, or the level-l nodes' position, rotation and scale).
 
     Graph activations are node-major (N, B, C) inside, so every sparse product
     takes the batch as columns without a transposed copy per layer.
@@ -142,24 +143,35 @@ class MeshNet(nn.Module):
         self.num_vertices = positions.size
         self.register_buffer("vertex_positions", torch.from_numpy(positions), persistent=False)
 
-        if config.variant == "fc_to_vertices":
-            self.fc_to_vertices = nn.Sequential(
+        output_level = config.output_level
+        level0_size = perm.size
+        if output_level > 0 and template is None:
+            raise ValueError(f"output_level {output_level} needs the body model's template")
+        self.output_level = output_level
+        self.output_nodes = level0_size >> output_level
+        out_channels = EmbeddedDeformationUpsampling.channels if output_level > 0 else 3
+        if output_level > 0:
+            self.upsampling = EmbeddedDeformationUpsampling(hierarchy, template, output_level)
+            if config.pose_anchor:
+                if template_joints is None:
+                    raise ValueError("pose_anchor needs the template's joints")
+                nodes = level_centroids(hierarchy, template, output_level)
+                weights = bone_anchor_weights(nodes, np.asarray(template_joints, dtype=np.float64), skeleton.edges)
+                self.pose_anchor = nn.Parameter(torch.as_tensor(weights, dtype=torch.float32))
+        if config.variant == "fc":
+            self.fc = nn.Sequential(
                 nn.Linear(num_joints * in_channels, config.fc_hidden),
                 nn.BatchNorm1d(config.fc_hidden), nn.ReLU(inplace=True),
-                nn.Linear(config.fc_hidden, self.num_vertices * 3))
+                nn.Linear(config.fc_hidden, self.output_nodes * out_channels))
             return
 
-        output_level = config.output_level
         channels = {output_level + i: c for i, c in enumerate(config.level_channels)}
         blocks = {output_level + i: b for i, b in enumerate(config.level_blocks)}
         coarse_level = max(channels)
-        level0_size = perm.size
         if len(hierarchy.level_edges) <= coarse_level or level0_size % (1 << coarse_level):
             raise ValueError(
                 f"level_channels names levels up to {coarse_level} but the hierarchy has "
                 f"{len(hierarchy.level_edges)} levels of {level0_size} level-0 positions")
-        if output_level > 0 and template is None:
-            raise ValueError(f"output_level {output_level} needs the body model's template")
         self.coarse_level = coarse_level
         self.coarse_nodes = level0_size >> coarse_level
         K = config.cheb_k
@@ -183,18 +195,7 @@ class MeshNet(nn.Module):
                                     channels[level], blocks[level], K))
             previous = level
         self.stages = nn.ModuleList(stages)
-        self.output_level = output_level
-        if output_level > 0:
-            self.upsampling = EmbeddedDeformationUpsampling(hierarchy, template, output_level)
-            self.output_conv = ChebConv(channels[output_level], EmbeddedDeformationUpsampling.channels, K)
-            if config.pose_anchor:
-                if template_joints is None:
-                    raise ValueError("pose_anchor needs the template's joints")
-                nodes = level_centroids(hierarchy, template, output_level)
-                weights = bone_anchor_weights(nodes, np.asarray(template_joints, dtype=np.float64), skeleton.edges)
-                self.pose_anchor = nn.Parameter(torch.as_tensor(weights, dtype=torch.float32))
-        else:
-            self.output_conv = ChebConv(channels[0], 3, K)
+        self.output_conv = ChebConv(channels[output_level], out_channels, K)
 
         self.register_buffer("joint_laplacian", joint_laplacian(skeleton), persistent=False)
         for level in sorted({coarse_level, *stage_levels}):
@@ -205,11 +206,15 @@ class MeshNet(nn.Module):
         """(N_l, N_l) sparse L~ of mesh level ``level``."""
         return getattr(self, f"laplacian_level{level}")
 
-    def forward(self, joint_features: torch.Tensor, anchor_joints: torch.Tensor | None = None) -> torch.Tensor:
+    def node_outputs(self, joint_features: torch.Tensor) -> torch.Tensor:
+        """The last layer's output per node of the output level, before anchor and upsampling.
+
+        Shapes: joint_features (B, J, C) -> (P_l, B, C_out), C_out = 3 (xyz, l = 0) or
+        :attr:`EmbeddedDeformationUpsampling.channels`.
+        """
         batch = joint_features.shape[0]
-        if self.config.variant == "fc_to_vertices":
-            return self.fc_to_vertices(joint_features.reshape(batch, -1)).view(
-                batch, self.num_vertices, 3)
+        if self.config.variant == "fc":
+            return self.fc(joint_features.reshape(batch, -1)).view(batch, self.output_nodes, -1).transpose(0, 1)
         x = self.joint_layer(joint_features.transpose(0, 1), self.joint_laplacian)  # J x B x C
         for block in self.joint_blocks:
             x = block(x, self.joint_laplacian)
@@ -218,7 +223,10 @@ class MeshNet(nn.Module):
         x = x.view(batch, self.coarse_nodes, -1).transpose(0, 1)
         for stage in [self.coarse_stage, *self.stages]:
             x = stage(x, self.level_laplacian(stage.level))
-        x = self.output_conv.forward_node_major(x, self.level_laplacian(self.output_level))  # P_l x B x C
+        return self.output_conv.forward_node_major(x, self.level_laplacian(self.output_level))
+
+    def forward(self, joint_features: torch.Tensor, anchor_joints: torch.Tensor | None = None) -> torch.Tensor:
+        x = self.node_outputs(joint_features)  # P_l x B x C
         if self.output_level > 0:
             if self.config.pose_anchor:
                 if anchor_joints is None:
