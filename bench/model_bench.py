@@ -9,6 +9,7 @@ weights, activations at the largest batch); prints one JSON object on stdout.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import resource
 import sys
@@ -22,11 +23,10 @@ from model_flops import meshnet_flops, posenet_flops, time_outside_gemms
 from p2m_model.allocator_tuning import reuse_freed_memory
 from p2m_model.body.asset import BodyModelAsset
 from p2m_model.body.skeletons import get_skeleton
-from p2m_model.config import MeshNetConfig, Pose2MeshConfig
 from p2m_model.nn.cascade import Pose2MeshNet
 from p2m_model.nn.inference import inference_copy
 from p2m_model.predictor import Pose2MeshPredictor
-from p2m_model.training.ablations import activation_memory_mb, inference_ms
+from p2m_model.training.ablations import activation_memory_mb, inference_ms, variant_changes
 
 CASCADE_BATCH_SIZES = (1, 4, 16)
 REPO = Path(__file__).resolve().parents[1]
@@ -161,13 +161,9 @@ def run(checkpoint: str, repeats: int, memory_batch_size: int) -> dict[str, floa
     # Coarse-to-fine vs direct upsampling (Pose2Mesh Table 3), same run, random weights:
     # speed and memory depend on the architecture only.
     config = predictor.config
-    direct = Pose2MeshConfig(skeleton=config.skeleton, normalization=config.normalization,
-                             posenet=config.posenet,
-                             meshnet=MeshNetConfig(**{**vars(config.meshnet),
-                                                      "variant": "direct_upsampling",
-                                                      # Half the levels coarse to fine, then one jump.
-                                                      "direct_jump_level": config.meshnet.output_level
-                                                      + len(config.meshnet.level_channels) // 2}))
+    # The ablation's variant: the coarsest level, then one jump to the output level.
+    direct = dataclasses.replace(config, meshnet=dataclasses.replace(
+        config.meshnet, **variant_changes("direct", config.meshnet)))
     coarse_to_fine_model = Pose2MeshNet.for_asset(config, asset)
     direct_model = Pose2MeshNet.for_asset(direct, asset)
     coarse_to_fine_ms = inference_ms(coarse_to_fine_model, repeats=repeats, warmup=warmup)

@@ -146,12 +146,25 @@ def run_variant(name: str, base: MeshNetStageConfig, output: Path, asset: BodyMo
         "variant": name, "changes": variant_changes(name, base.model.meshnet), **errors.summary(),
         "groups": {row.pop("source"): row for row in groups},
         "meshnet_parameters": sum(p.numel() for p in predictor.model.meshnet.parameters()),
-        "inference_ms_batch1": inference_ms(predictor.model),
         "activation_mb": activation_memory_mb(predictor.model, config.optim.batch_size),
         "steps": config.optim.steps, "batch_size": config.optim.batch_size,
     }
     result_path.write_text(json.dumps(result, indent=1))
     return result
+
+
+def time_variants(output: Path, asset: BodyModelAsset) -> dict[str, float]:
+    """Median ms of every variant's cascade, one person, CPU, one thread (as the nodes run it), timed
+    one after the other in this process, so the figures compare (timing right after each training
+    would depend on what else ran then)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return {name: inference_ms(Pose2MeshPredictor.from_checkpoint(output / name / LATEST_NAME, asset=asset,
+                                                                       device="cpu").model)
+                for name in VARIANTS}
+    finally:
+        torch.set_num_threads(threads)
 
 
 def validation_curve(run_dir: Path, key: str = "mpvpe_mm") -> dict[int, float]:
@@ -211,7 +224,8 @@ def markdown_page(results: dict[str, dict[str, Any]], command: str, curves: dict
         f"samples) on the same frozen PoseNet from the same seed, then scored on the {first['samples']} "
         "people of the test mesh bank (fixed views and synthesized detector noise, seed 0). Millimetres. "
         "clips PA / everyday PA: PA-MPJPE of the held-out clips / everyday held-out groups. fps: the "
-        "whole cascade, one person, CPU, batch 1, timed right after training (approximate). Activation "
+        "whole cascade, one person, CPU, one thread, every variant timed in turn when the page is written. "
+        "Activation "
         "MB: tensors a training step keeps for backward (batch as trained).", "",
         "## Cascade input (paper, Table 4: 2D + 3D best)", "",
         *result_table(results, {"2d": "2D -> mesh", "3d": "2D -> 3D -> mesh (anchored)",
@@ -257,7 +271,8 @@ def main(argv: list[str] | None = None) -> int:
     finished = {path.parent.name: json.loads(path.read_text()) for path in output.glob("*/result.json")}
     if set(VARIANTS) <= set(finished):
         command = "python -m p2m_model.training.ablations " + " ".join(sys.argv[1:] if argv is None else argv)
-        finished = {name: finished[name] for name in VARIANTS}
+        timings = time_variants(output, asset)
+        finished = {name: {**finished[name], "inference_ms_batch1": timings[name]} for name in VARIANTS}
         (output / "results.json").write_text(json.dumps(finished, indent=1))
         curves = {name: validation_curve(output / name) for name in VARIANTS}
         Path(args.table).write_text(markdown_page(finished, command, curves))
