@@ -9,6 +9,7 @@ from p2m_model.training.ablations import (
     curve_table,
     main,
     run_variant,
+    scored_views,
     validation_curve,
     variant_config,
 )
@@ -66,13 +67,14 @@ def test_variants_train_score_and_make_the_page_once_all_are_done(tmp_path, toy_
     test_bank = make_mesh_bank(toy_asset, 48, 2)
     test_bank.save(tmp_path / "test.npz")
     output = tmp_path / "ablations"
-    result = run_variant("fc", base, output, toy_asset, test_bank, progress=False)
+    views, source_names = scored_views(test_bank), list(test_bank.sources)
+    result = run_variant("fc", base, output, toy_asset, views, source_names, progress=False)
     assert result["samples"] == 48 and result["steps"] == 20 and result["changes"] == {"variant": "fc"}
     assert np.isfinite([result["mpvpe_mm"], result["roughness_ratio"], result["activation_mb"]]).all()
     assert validation_curve(output / "fc") == {20: result_at_last_validation(output / "fc")}
     # a scored variant is read back, not retrained
     (output / "fc" / "state.pt").unlink()
-    assert run_variant("fc", base, output, toy_asset, test_bank, progress=False) == result
+    assert run_variant("fc", base, output, toy_asset, views, source_names, progress=False) == result
 
     monkeypatch.setattr("p2m_model.training.ablations.BodyModelAsset.load", lambda: toy_asset)
     table = tmp_path / "ablations.md"

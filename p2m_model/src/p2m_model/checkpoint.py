@@ -126,8 +126,6 @@ def load_checkpoint(path: str | os.PathLike, asset: BodyModelAsset,
     return model.to(device).eval()
 
 
-
-
 def save_posenet_checkpoint(path: str | os.PathLike, posenet: torch.nn.Module, config: Pose2MeshConfig,
                             asset_version: str, step: int) -> Path:
     """Write PoseNet alone (the cascade's first stage, trained before MeshNet), atomically.

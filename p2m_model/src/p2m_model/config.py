@@ -195,16 +195,31 @@ class RunConfig:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain nested dict (YAML/JSON-ready)."""
-        return run_config_to_dict(self)
+        plain = dataclasses.asdict(self)
+        plain["model"] = self.model.to_dict()
+        return plain
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Any:
-        """Inverse of :meth:`to_dict`; missing keys take defaults.
+        """Inverse of :meth:`to_dict`: ``model`` read by :meth:`Pose2MeshConfig.from_dict`, every
+        other dataclass section over its default (missing keys keep the default's values), scalars
+        as given.
 
         Raises:
             ValueError: an unknown key at any level, or an invalid value.
         """
-        return run_config_from_dict(cls, data)
+        check_keys(cls, data)
+        defaults = cls()
+        values: dict[str, Any] = {}
+        for name, value in data.items():
+            default = getattr(defaults, name)
+            if name == "model":
+                values[name] = Pose2MeshConfig.from_dict(value)
+            elif dataclasses.is_dataclass(default):
+                values[name] = section_from_dict(type(default), {**dataclasses.asdict(default), **value})
+            else:
+                values[name] = value
+        return cls(**values)
 
     @classmethod
     def from_yaml(cls, path: str | os.PathLike) -> Any:
@@ -226,36 +241,6 @@ class RunConfig:
 def absolute(path: str, folder: Path) -> str:
     """``path`` resolved against ``folder`` (an absolute ``path`` stays as it is)."""
     return str((folder / path).resolve())
-
-
-def run_config_to_dict(config: Any) -> dict[str, Any]:
-    """A training run's config dataclass (a ``model`` :class:`Pose2MeshConfig` and sections) as a
-    plain nested dict (YAML/JSON-ready)."""
-    plain = dataclasses.asdict(config)
-    plain["model"] = config.model.to_dict()
-    return plain
-
-
-def run_config_from_dict(cls: type, data: dict[str, Any]) -> Any:
-    """Inverse of :func:`run_config_to_dict` for the dataclass ``cls``: ``model`` read by
-    :meth:`Pose2MeshConfig.from_dict`, every other dataclass section over its default (missing
-    keys keep the default's values), scalars as given.
-
-    Raises:
-        ValueError: an unknown key at any level, or an invalid value.
-    """
-    check_keys(cls, data)
-    defaults = cls()
-    values: dict[str, Any] = {}
-    for name, value in data.items():
-        default = getattr(defaults, name)
-        if name == "model":
-            values[name] = Pose2MeshConfig.from_dict(value)
-        elif dataclasses.is_dataclass(default):
-            values[name] = section_from_dict(type(default), {**dataclasses.asdict(default), **value})
-        else:
-            values[name] = value
-    return cls(**values)
 
 
 def _to_plain(value: Any) -> Any:

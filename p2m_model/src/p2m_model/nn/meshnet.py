@@ -140,7 +140,6 @@ class MeshNet(nn.Module):
         in_channels = config.in_channels
         perm = np.asarray(hierarchy.perm, dtype=np.int64)
         positions = vertex_positions(perm)
-        self.num_vertices = positions.size
         self.register_buffer("vertex_positions", torch.from_numpy(positions), persistent=False)
 
         output_level = config.output_level

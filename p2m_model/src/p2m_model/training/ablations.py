@@ -129,9 +129,16 @@ def activation_memory_mb(model: Pose2MeshNet, batch_size: int) -> float:
     return sum(storages.values()) / 2**20
 
 
+def scored_views(test_bank: PoseBank) -> ViewDataset:
+    """Every person of ``test_bank`` once, through the fixed views and detector noise of seed 0 (those
+    ``python -m p2m_model.evaluation --mesh-bank`` scores)."""
+    return ViewDataset(fixed_views(test_bank, ViewConfig(), seed=0))
+
+
 def run_variant(name: str, base: MeshNetStageConfig, output: Path, asset: BodyModelAsset,
-                test_bank: PoseBank, progress: bool = True) -> dict[str, Any]:
-    """Train (or reuse, or resume) one variant in ``output/name`` and score it on ``test_bank``."""
+                views: ViewDataset, source_names: list[str], progress: bool = True) -> dict[str, Any]:
+    """Train (or reuse, or resume) one variant in ``output/name`` and score it on ``views``
+    (:func:`scored_views`; ``source_names``: its bank's pose-source names)."""
     config = variant_config(base, name)
     run_dir = output / name
     result_path = run_dir / "result.json"
@@ -139,9 +146,8 @@ def run_variant(name: str, base: MeshNetStageConfig, output: Path, asset: BodyMo
         return json.loads(result_path.read_text())
     train_meshnet(config, run_dir, asset, resume=(run_dir / STATE_NAME).is_file(), progress=progress)
     predictor = Pose2MeshPredictor.from_checkpoint(run_dir / LATEST_NAME, asset=asset, device="cpu")
-    views = ViewDataset(fixed_views(test_bank, ViewConfig(), seed=0))
     errors = evaluate(predictor, views, progress=progress)
-    groups = group_table(errors, np.asarray(views.sources)[:len(errors.mpjpe)], list(test_bank.sources))
+    groups = group_table(errors, np.asarray(views.sources)[:len(errors.mpjpe)], source_names)
     result = {
         "variant": name, "changes": variant_changes(name, base.model.meshnet), **errors.summary(),
         "groups": {row.pop("source"): row for row in groups},
@@ -266,7 +272,8 @@ def main(argv: list[str] | None = None) -> int:
     base.validate_every = args.validate_every
     asset = BodyModelAsset.load()
     output = Path(args.output)
-    results = {name: run_variant(name, base, output, asset, test_bank, not args.no_progress)
+    views, source_names = scored_views(test_bank), list(test_bank.sources)
+    results = {name: run_variant(name, base, output, asset, views, source_names, not args.no_progress)
                for name in args.variants}
     finished = {path.parent.name: json.loads(path.read_text()) for path in output.glob("*/result.json")}
     if set(VARIANTS) <= set(finished):
