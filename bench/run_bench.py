@@ -14,7 +14,8 @@ Parts (docs/performance.md says what each key means):
      separate nodes with live input (keep last 1);
   4. people over time (issue 18): bench/temporal_bench.py (tracker id switches, the temporal
      filter's acceleration error, MPJPE and cost) and, in a full run, bench/camera_bench.py
-     (the camera path fed by a publisher on Fast DDS defaults), in their own processes.
+     (the camera path fed by a publisher on Fast DDS defaults), in their own processes;
+  5. recovery (issue 8): bench/restart_bench.py kills meshnet_node with SIGKILL and restarts it.
 Measure on a quiet machine: other load on the cores shows up in every figure.
 """
 from __future__ import annotations
@@ -87,7 +88,7 @@ QUICK = BenchConfig(model_repeats=1, memory_batch_size=2, visualizer_frames=3, l
 
 
 def targets(results: dict) -> list[Target]:
-    """The targets of issues 7 and 17 (2-core CPU, shipped model); the 5-person single-process
+    """The targets of issues 7, 8, 17 and 18 (2-core CPU, shipped model); the 5-person single-process
     one is relative to the 1-person latency of the separate nodes."""
     return [
         Target("model_cascade_batch1_ms_median", 15.0),
@@ -102,6 +103,8 @@ def targets(results: dict) -> list[Target]:
         Target("pipeline_dropped_5people_single_process", 0.0),
         Target("pipeline_latency_ms_p50_5people_live", 60.0),
         Target("pipeline_rate_hz_5people_live", 20.0, at_least=True),
+        # issue 8: output resumes within 2 s of the restarted node being ready
+        Target("restart_resume_s_max", 2.0),
         # issue 18 (camera keys only in a full run)
         Target("tracking_id_switches_per_1000", 1.0),
         Target("temporal_filter_ms_5people", 1.0),
@@ -159,13 +162,24 @@ def resolve_checkpoint(argument: str, work_dir: Path) -> tuple[Path, str]:
 
 
 def model_figures(checkpoint: Path, config: BenchConfig) -> dict:
-    command = [sys.executable, str(BENCH_DIR / "model_bench.py"), "--checkpoint", str(checkpoint),
-               "--repeats", str(config.model_repeats),
-               "--memory-batch-size", str(config.memory_batch_size)]
-    completed = subprocess.run(command, capture_output=True, text=True, check=False)
+    return run_script("model_bench.py", ["--checkpoint", str(checkpoint),
+                                         "--repeats", str(config.model_repeats),
+                                         "--memory-batch-size", str(config.memory_batch_size)])
+
+
+def run_script(script: str, arguments: list[str]) -> dict:
+    """Run bench/``script`` in its own process; the JSON object on its last line of output."""
+    completed = subprocess.run([sys.executable, str(BENCH_DIR / script), *arguments],
+                               capture_output=True, text=True, check=False)
     if completed.returncode != 0:
-        raise RuntimeError(f"model_bench.py failed:\n{completed.stderr[-3000:]}")
+        raise RuntimeError(f"{script} failed:\n{completed.stderr[-3000:]}")
     return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+def restart_figures(checkpoint: Path, quick: bool) -> dict:
+    """bench/restart_bench.py: meshnet_node killed with SIGKILL and restarted (issue 8)."""
+    return run_script("restart_bench.py", ["--checkpoint", str(checkpoint),
+                                           "--cycles", "2" if quick else "10"])
 
 
 def people_over_time_figures(checkpoint: Path, quick: bool) -> dict:
@@ -178,11 +192,7 @@ def people_over_time_figures(checkpoint: Path, quick: bool) -> dict:
                  ("camera_bench.py", ["--people", "3", "--frames", "100"], "_3people")]
     results: dict = {}
     for script, arguments, suffix in runs:
-        completed = subprocess.run([sys.executable, str(BENCH_DIR / script), *arguments],
-                                   capture_output=True, text=True, check=False)
-        if completed.returncode != 0:
-            raise RuntimeError(f"{script} failed:\n{completed.stderr[-3000:]}")
-        figures = json.loads(completed.stdout.strip().splitlines()[-1])
+        figures = run_script(script, arguments)
         if script == "camera_bench.py":
             figures = {f"camera_latency_ms_p50{suffix}": figures["latency_ms_p50"],
                        f"camera_latency_ms_p95{suffix}": figures["latency_ms_p95"],
@@ -358,7 +368,7 @@ def table(results: dict) -> str:
     width = max(len(key) for key in results)
     lines = [f"{'figure':{width}s} {'value':>12s}  target"]
     for key, value in results.items():
-        if isinstance(value, (dict, str, bool)) or value is None:
+        if isinstance(value, (dict, list, str, bool)) or value is None:
             continue
         target = checks.get(key)
         goal = ""
@@ -408,6 +418,8 @@ def main(argv: list[str] | None = None) -> int:
         results.update(model_figures(checkpoint, config))
         progress(f"people over time (tracker, temporal filter, camera path), {time.time() - started:.0f} s")
         results.update(people_over_time_figures(checkpoint, args.quick))
+        progress(f"meshnet_node killed and restarted, {time.time() - started:.0f} s")
+        results.update(restart_figures(checkpoint, args.quick))
         rclpy.init()
         try:
             progress(f"visualizer, {time.time() - started:.0f} s")

