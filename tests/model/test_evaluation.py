@@ -88,6 +88,29 @@ def test_evaluation_cli_writes_the_report(tmp_path):
         assert (report / name).stat().st_size > 0, name
 
 
+def test_posenet_report_with_and_without_detector_errors(tmp_path):
+    import json
+    import pathlib
+
+    from p2m_model.checkpoint import save_checkpoint
+    from p2m_model.evaluation.__main__ import main
+
+    torch.manual_seed(0)
+    asset = BodyModelAsset.load()
+    checkpoint = save_checkpoint(tmp_path / "model.safetensors",
+                                 Pose2MeshNet(Pose2MeshConfig(), asset.hierarchy), asset.version)
+    bank = pathlib.Path(__file__).parents[1] / "data" / "pose_bank" / "test.npz"
+    figures = {}
+    for errors in ("on", "off"):
+        report = tmp_path / errors
+        assert main(["--pose-bank", str(bank), "--posenet", str(checkpoint), "--detector-errors", errors,
+                     "--output", str(report), "--device", "cpu"]) == 0
+        figures[errors] = json.loads((report / "posenet.json").read_text())
+        assert (report / "posenet.md").stat().st_size > 0
+    assert figures["on"]["all"]["samples"] == figures["off"]["all"]["samples"] > 0
+    assert figures["on"]["all"]["mpjpe_mm"] != figures["off"]["all"]["mpjpe_mm"]  # other inputs
+
+
 def test_power_law_fit_recovers_a_known_curve_and_its_extrapolation():
     from p2m_model.evaluation.report import fit_learning_curve
 

@@ -2,7 +2,9 @@ import numpy as np
 import pytest
 
 from p2m_model.synthesis.detector_noise import (
+    COCO17_OKS_SIGMAS,
     GOOD,
+    GOOD_OKS_RADIUS,
     INVERSION,
     JITTER,
     MISS,
@@ -56,6 +58,18 @@ def test_error_rates_match_configuration():
     assert np.mean(paired == MISS) == pytest.approx(0.1, abs=0.01)
     assert np.mean(paired == INVERSION) == pytest.approx(0.05, abs=0.01)
     assert np.mean(kinds == GOOD) == pytest.approx(1 - 0.35, abs=0.015)
+
+
+def test_without_errors_every_seen_joint_is_good():
+    config = DetectorNoiseConfig().without_errors()
+    detections = _many(config, count=500)
+    kinds = np.stack([d.error_kinds for d in detections])
+    assert set(np.unique(kinds)) <= {GOOD, OUTSIDE} and np.mean(kinds == GOOD) > 0.99
+    distance = np.linalg.norm(np.stack([d.keypoints for d in detections]) - PERSON, axis=-1)
+    extent = PERSON.max(axis=0) - PERSON.min(axis=0)
+    good_radius = GOOD_OKS_RADIUS * 2.0 * COCO17_OKS_SIGMAS * np.sqrt(extent.prod())  # OKS 0.85
+    assert (distance <= good_radius + 1e-6).all()
+    assert config.score_noise_std == DetectorNoiseConfig().score_noise_std
 
 
 def test_scores_do_not_know_the_true_error():

@@ -55,6 +55,9 @@ def main(argv: list[str] | None = None) -> int:
     posenet.add_argument("--posenet", default=None,
                          help="PoseNet or cascade checkpoint scored on --pose-bank (default: --checkpoint's)")
     posenet.add_argument("--posenet-history", default=None, help="the PoseNet run's history.jsonl")
+    posenet.add_argument("--detector-errors", choices=("on", "off"), default="on",
+                         help="off: every keypoint within the detector's good radius (no jitter, misses, "
+                              "inversions, swaps), to see how much of PoseNet's error is the detector's")
     posenet.add_argument("--train-bank", nargs="*", default=(),
                          help="training bank files: adds each test source's distance to the nearest training pose")
     args = parser.parse_args(argv)
@@ -112,7 +115,9 @@ def _posenet_report(args: argparse.Namespace, command: str) -> None:
     path = args.posenet or args.checkpoint or default_checkpoint_path()
     posenet, info = load_posenet_checkpoint(path, device)
     bank = PoseBank.load(*[Path(p) for p in args.pose_bank], skip_repeated_sources=True)
-    views = fixed_views(bank, ViewConfig(), seed=args.seed)
+    noise = ViewConfig().noise
+    views = fixed_views(bank, ViewConfig(noise=noise if args.detector_errors == "on" else noise.without_errors()),
+                        seed=args.seed)
     errors = score_posenet(predict_views(posenet, views, info.config, device), views)
     coverage = None
     if args.train_bank:
