@@ -30,6 +30,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from run_bench import start, stop
 
 STARTUP_TIMEOUT_S = 120.0
 CYCLE_TIMEOUT_S = 60.0
@@ -61,9 +62,7 @@ class Nodes:
         self.started += 1
         log_path = self.log_dir / f"{self.started:02d}-{name}.log"
         ros_args = self.model_args if name != "visualizer_node" else []
-        with log_path.open("w") as log:
-            process = subprocess.Popen([str(self.bin / name), "--ros-args", *ros_args], stdout=log,
-                                       stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        process = start([str(self.bin / name), "--ros-args", *ros_args], log_path)
         process.log_path = log_path
         return process
 
@@ -77,9 +76,7 @@ class Nodes:
         return killed_ns, self.processes["meshnet_node"]
 
     def stop(self) -> None:
-        from p2m_nodes.runtime.child_processes import stop_processes
-
-        stop_processes(list(self.processes.values()), 15.0)
+        stop(list(self.processes.values()))
 
 
 def send_until(executor, probe, period_s: float, done, timeout_s: float, what: str) -> None:

@@ -1,4 +1,6 @@
 """Scoring through the predictor: hand-built ground truth gives known errors."""
+import pathlib
+
 import numpy as np
 import pytest
 import torch
@@ -65,17 +67,23 @@ def test_noise_level_is_the_mean_error_over_the_box_diagonal():
     np.testing.assert_allclose(noise_level_percent(detected, exact), [5.0])
 
 
-def test_evaluation_cli_writes_the_report(tmp_path):
-    import json
-    import pathlib
-
+@pytest.fixture
+def random_checkpoint(tmp_path) -> pathlib.Path:
+    """An untrained default-config cascade on the shipped body model, seeded."""
     from p2m_model.checkpoint import save_checkpoint
-    from p2m_model.evaluation.__main__ import main
 
     torch.manual_seed(0)
     asset = BodyModelAsset.load()
-    checkpoint = save_checkpoint(tmp_path / "model.safetensors",
-                                 Pose2MeshNet(Pose2MeshConfig(), asset.hierarchy), asset.version)
+    return save_checkpoint(tmp_path / "model.safetensors", Pose2MeshNet(Pose2MeshConfig(), asset.hierarchy),
+                           asset.version)
+
+
+def test_evaluation_cli_writes_the_report(tmp_path, random_checkpoint):
+    import json
+
+    from p2m_model.evaluation.__main__ import main
+
+    checkpoint, asset = random_checkpoint, BodyModelAsset.load()
     shards = pathlib.Path(__file__).parents[1] / "data" / "synth"
     report = tmp_path / "report"
     assert main(["--checkpoint", str(checkpoint), "--data", str(shards), "--output", str(report),
@@ -88,17 +96,12 @@ def test_evaluation_cli_writes_the_report(tmp_path):
         assert (report / name).stat().st_size > 0, name
 
 
-def test_posenet_report_with_and_without_detector_errors(tmp_path):
+def test_posenet_report_with_and_without_detector_errors(tmp_path, random_checkpoint):
     import json
-    import pathlib
 
-    from p2m_model.checkpoint import save_checkpoint
     from p2m_model.evaluation.__main__ import main
 
-    torch.manual_seed(0)
-    asset = BodyModelAsset.load()
-    checkpoint = save_checkpoint(tmp_path / "model.safetensors",
-                                 Pose2MeshNet(Pose2MeshConfig(), asset.hierarchy), asset.version)
+    checkpoint = random_checkpoint
     bank = pathlib.Path(__file__).parents[1] / "data" / "pose_bank" / "test.npz"
     figures = {}
     for errors in ("on", "off"):
